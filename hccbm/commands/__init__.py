@@ -1,0 +1,1 @@
+"""Command groups mounted by :mod:`hccbm.cli`."""

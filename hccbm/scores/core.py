@@ -1,0 +1,313 @@
+"""The machinery every score shares: parameters, results, a registry, unit-aware preparation.
+
+A score is a pure, vectorised function of numpy arrays in canonical units (scalars broadcast;
+DESIGN.md principle 2) that returns named columns. :class:`ScoreSpec` wraps it with what the CLI,
+the batch path and the per-patient path need: parameter descriptions, unit conversion, and the
+building of one :class:`ScoreResult` per row. No score is implemented twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from hccbm.units import ANALYTES, UnitError, parse_quantity
+
+Array = npt.NDArray[Any]
+Columns = dict[str, Array]
+Kind = Literal["quantity", "number", "integer", "choice", "flag"]
+
+
+class ScoreInputError(ValueError):
+    """An input to a score that is missing, of the wrong kind, or out of range."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Param:
+    """One input of a score. Quantities carry units and are converted to ``analyte``'s canonical
+    unit; choices are lower-case strings; numbers are plain (with an inclusive range)."""
+
+    name: str
+    help: str
+    kind: Kind = "quantity"
+    analyte: str | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = True
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def canonical_unit(self) -> str | None:
+        return ANALYTES[self.analyte or self.name].canonical if self.kind == "quantity" else None
+
+    def describe(self) -> str:
+        """Help text with what the input accepts (for ``--help`` and ``score --list``)."""
+        if self.kind == "quantity":
+            spec = ANALYTES[self.analyte or self.name]
+            accepted = ", ".join(spec.accepted)
+            return f"{self.help} Value with unit, e.g. '1.2 {spec.canonical}'; units: {accepted}."
+        if self.kind == "choice":
+            return f"{self.help} One of: {', '.join(self.choices)}."
+        if self.kind == "flag":
+            return f"{self.help} true/false."
+        bounds = f" ({self.low:g}–{self.high:g})" if self.low is not None and self.high is not None else ""
+        return f"{self.help}{bounds}"
+
+
+class ScoreResult(BaseModel):
+    """What every score returns for one case: total, components, band, inputs, evidence."""
+
+    model_config = ConfigDict(
+        serialize_by_alias=True, validate_by_name=True, validate_by_alias=True, extra="forbid"
+    )
+
+    name: str
+    components: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
+    interpretation: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    evidence: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+def _py(value: Any) -> Any:
+    """A numpy scalar as a plain Python value (NaN and empty strings become None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if value == "":
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    """A registered score: its parameters, vectorised function and result shape.
+
+    ``outputs`` maps result fields (e.g. ``points``, ``class``) to column names of ``compute``'s
+    output; ``integer_outputs`` are converted to int; ``components`` lists component columns.
+    ``notes`` turns one row of columns into human-readable notes (e.g. an ambiguity).
+    """
+
+    name: str
+    title: str
+    params: tuple[Param, ...]
+    compute: Callable[..., Columns]
+    result_type: type[ScoreResult]
+    outputs: Mapping[str, str]
+    components: tuple[str, ...]
+    evidence: tuple[str, ...]
+    interpretation: str | None = None
+    integer_outputs: frozenset[str] = frozenset()
+    notes: Callable[[Mapping[str, Any]], list[str]] | None = None
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def cli_name(self) -> str:
+        return self.name.replace("_", "-")
+
+    # -- preparation -----------------------------------------------------------------------
+    def prepare_one(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Validate and convert one case's inputs.
+
+        Returns ``(canonical, shown)``: canonical values for :attr:`compute`, and the inputs as
+        recorded in the result (quantities as ``{"value", "unit"}`` in canonical units).
+        Raises :class:`ScoreInputError` naming the field, value, unit and what is allowed.
+        """
+        unknown = set(raw) - {p.name for p in self.params}
+        if unknown:
+            names = ", ".join(p.name for p in self.params)
+            raise ScoreInputError(
+                sorted(unknown)[0], f"is not an input of {self.name}; inputs are: {names}"
+            )
+        canonical: dict[str, Any] = {}
+        shown: dict[str, Any] = {}
+        for p in self.params:
+            value = raw.get(p.name)
+            if value is None or value == "":
+                if p.required:
+                    raise ScoreInputError(p.name, f"required input is missing ({p.describe()})")
+                canonical[p.name] = p.default
+                if p.default is not None:
+                    shown[p.name] = p.default
+                continue
+            canonical[p.name] = convert_input(p, value)
+            if p.kind == "quantity":
+                shown[p.name] = {"value": canonical[p.name], "unit": p.canonical_unit}
+            else:
+                shown[p.name] = canonical[p.name]
+        return canonical, shown
+
+    def result(self, **raw: Any) -> ScoreResult:
+        """Compute this score for one case given raw inputs (quantities with units)."""
+        canonical, shown = self.prepare_one(raw)
+        columns = self.compute(**canonical)
+        return self.row(columns, 0, shown)
+
+    def row(self, columns: Columns, i: int, shown: Mapping[str, Any]) -> ScoreResult:
+        """Build the result of row ``i`` of vectorised output ``columns``."""
+
+        def pick(col: str) -> Any:
+            arr = np.atleast_1d(columns[col])
+            return _py(arr[i] if arr.shape[0] > 1 else arr[0])
+
+        data: dict[str, Any] = {}
+        for out, col in self.outputs.items():
+            value = pick(col)
+            if out in self.integer_outputs and value is not None:
+                value = int(value)
+            data[out] = value
+        components = {c: pick(c) for c in self.components}
+        components = {
+            k: (int(v) if isinstance(v, float) and v.is_integer() else v)
+            for k, v in components.items()
+        }
+        interpretation = pick(self.interpretation) if self.interpretation else None
+        if isinstance(interpretation, float):
+            interpretation = f"{interpretation:g}"
+        notes = self.notes({**{c: pick(c) for c in columns}, **shown}) if self.notes else []
+        return self.result_type(
+            name=self.name,
+            components=components,
+            interpretation=interpretation,
+            inputs=dict(shown),
+            evidence=list(self.evidence),
+            notes=notes,
+            **data,
+        )
+
+
+def convert_input(p: Param, value: Any) -> Any:
+    """Convert one raw input value for parameter ``p`` (see :meth:`ScoreSpec.prepare_one`)."""
+    if p.kind == "quantity":
+        spec = ANALYTES[p.analyte or p.name]
+        if isinstance(value, Mapping):
+            try:
+                number, unit = float(value["value"]), str(value["unit"])
+            except (KeyError, TypeError, ValueError):
+                raise ScoreInputError(p.name, f"expected {{'value': number, 'unit': code}}, got {value!r}") from None
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            if len(spec.factors) > 1:
+                raise ScoreInputError(
+                    p.name,
+                    f"{value!r} has no unit; give one of {', '.join(spec.accepted)} "
+                    f"(e.g. '{value} {spec.canonical}')",
+                )
+            number, unit = float(value), spec.canonical
+        else:
+            default = spec.canonical if len(spec.factors) == 1 else None
+            try:
+                number, unit = parse_quantity(str(value), default)
+            except ValueError as exc:
+                raise ScoreInputError(p.name, f"{exc}; units: {', '.join(spec.accepted)}") from None
+        try:
+            return spec.to_canonical(number, unit, p.name)
+        except UnitError as exc:
+            raise ScoreInputError(p.name, exc.message) from None
+    if p.kind == "choice":
+        text = str(value).strip()
+        if text not in p.choices:
+            raise ScoreInputError(p.name, f"{value!r} is not allowed; expected one of {', '.join(p.choices)}")
+        return text
+    if p.kind == "flag":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "yes", "1", "y"}:
+            return True
+        if text in {"false", "no", "0", "n"}:
+            return False
+        raise ScoreInputError(p.name, f"{value!r} is not true or false")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ScoreInputError(p.name, f"{value!r} is not a number") from None
+    if p.kind == "integer":
+        if not number.is_integer():
+            raise ScoreInputError(p.name, f"{value!r} is not a whole number")
+        number = int(number)
+    if (p.low is not None and number < p.low) or (p.high is not None and number > p.high):
+        raise ScoreInputError(p.name, f"{value!r} is outside the allowed range {p.low:g}–{p.high:g}")
+    return number
+
+
+# -- vectorised helpers used by the score modules ---------------------------------------------
+def as_float(x: Any) -> Array:
+    """An input as a float array; None becomes NaN (missing)."""
+    arr = np.asarray(x, dtype=object if _has_none(x) else None)
+    if arr.dtype == object:
+        arr = np.where(arr == None, np.nan, arr)  # noqa: E711 (elementwise comparison)
+    return np.asarray(arr, dtype=float)
+
+
+def as_str(x: Any) -> Array:
+    """A categorical input as a string array; None becomes '' (missing)."""
+    arr = np.asarray(x, dtype=object)
+    if arr.dtype == object:
+        arr = np.where(arr == None, "", arr)  # noqa: E711
+    return arr.astype(str)
+
+
+def as_bool(x: Any) -> Array:
+    """A boolean input as a float array of 1.0/0.0, NaN when missing."""
+    return as_float(x)
+
+
+def _has_none(x: Any) -> bool:
+    if x is None:
+        return True
+    if isinstance(x, list | tuple):
+        return any(v is None for v in x)
+    return isinstance(x, np.ndarray) and x.dtype == object
+
+
+def lookup(values: Array, table: Mapping[str, float]) -> Array:
+    """Map a string array through ``table``; values not in it give NaN."""
+    return np.select([values == k for k in table], list(table.values()), default=np.nan)
+
+
+def band(values: Array, edges: Sequence[tuple[float, float, str]]) -> Array:
+    """Label each value by inclusive ranges ``(low, high, label)``; NaN gives ''."""
+    return np.select(
+        [(values >= lo) & (values <= hi) for lo, hi, _ in edges],
+        [label for _, _, label in edges],
+        default="",
+    )
+
+
+def round_half_up(x: Array) -> Array:
+    """Clinical rounding (0.5 rounds up), unlike numpy's round-half-to-even."""
+    return np.floor(np.asarray(x, dtype=float) + 0.5)
+
+
+REGISTRY: dict[str, ScoreSpec] = {}
+
+
+def register(spec: ScoreSpec) -> ScoreSpec:
+    """Add a score to the registry used by ``hccbm score`` and the batch path."""
+    if spec.name in REGISTRY:
+        raise ValueError(f"score {spec.name!r} registered twice")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_spec(name: str) -> ScoreSpec:
+    """Look a score up by name (``child_pugh``), CLI name (``child-pugh``) or alias."""
+    key = name.replace("-", "_").lower()
+    if key in REGISTRY:
+        return REGISTRY[key]
+    for spec in REGISTRY.values():
+        if key in spec.aliases:
+            return spec
+    raise KeyError(f"unknown score {name!r}; known: {', '.join(s.cli_name for s in REGISTRY.values())}")
