@@ -28,7 +28,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-schema_app = typer.Typer(help="Print the JSON Schema of a public input format.", no_args_is_help=True)
+schema_app = typer.Typer(
+    help="Print the JSON Schema of a public input format.", no_args_is_help=True
+)
 app.add_typer(schema_app, name="schema")
 app.add_typer(build_score_app(), name="score")
 
@@ -59,8 +61,21 @@ def print_patient_scores(patient: Patient, scored: PatientScores, console: Conso
     table = Table("score", "result", "interpretation", "evidence")
     for name, result in scored.scores.items():
         data = result.model_dump(mode="json")
-        fields = [k for k in ("points", "class", "score", "grade", "stage", "ml_min", "dose_mg",
-                              "mmol_l", "ecog") if data.get(k) is not None]
+        fields = [
+            k
+            for k in (
+                "points",
+                "class",
+                "score",
+                "grade",
+                "stage",
+                "ml_min",
+                "dose_mg",
+                "mmol_l",
+                "ecog",
+            )
+            if data.get(k) is not None
+        ]
         shown = ", ".join(
             f"{k} {data[k]:.2f}" if isinstance(data[k], float) else f"{k} {data[k]}" for k in fields
         )
@@ -74,13 +89,17 @@ def print_patient_scores(patient: Patient, scored: PatientScores, console: Conso
                 lesion.site,
                 f"{lesion.sins.score} ({lesion.sins.category})" if lesion.sins else "",
                 f"{lesion.bilsky.grade} ({'high' if lesion.bilsky.high_grade else 'low'} grade)"
-                if lesion.bilsky else "",
+                if lesion.bilsky
+                else "",
                 f"{lesion.mirels.score} ({lesion.mirels.risk})" if lesion.mirels else "",
             )
         console.print(lesions)
     for missing in scored.missing:
         where = f" (lesion {missing.lesion})" if missing.lesion is not None else ""
-        console.print(f"[yellow]not computed[/yellow] {missing.score}{where}: needs {', '.join(missing.needs)}")
+        console.print(
+            f"[yellow]not computed[/yellow] {missing.score}{where}: "
+            f"needs {', '.join(missing.needs)}"
+        )
     for name, result in scored.scores.items():
         for note in result.notes:
             console.print(f"[dim]{name}: {note}[/dim]")

@@ -61,7 +61,9 @@ class Analyte:
         """Convert and check one value; raise :class:`UnitError` naming field, value and unit."""
         return float(self.to_canonical_array(np.asarray([value], dtype=float), unit, field)[0])
 
-    def to_canonical_array(self, values: FloatArray, unit: str, field: str | None = None) -> FloatArray:
+    def to_canonical_array(
+        self, values: FloatArray, unit: str, field: str | None = None
+    ) -> FloatArray:
         """Convert an array of values that share one unit, then check every value's range."""
         where = field or self.name
         if unit in self.unconvertible:
@@ -109,11 +111,21 @@ CALCIUM_MMOL_PER_MG_DL: Final = 0.2495
 ANALYTES: Final[dict[str, Analyte]] = {
     a.name: a
     for a in (
-        Analyte("bilirubin", "mg/dL", {"mg/dL": 1.0, "umol/L": 1 / BILIRUBIN_UMOL_PER_MG_DL}, 0.05, 100.0),
+        Analyte(
+            "bilirubin",
+            "mg/dL",
+            {"mg/dL": 1.0, "umol/L": 1 / BILIRUBIN_UMOL_PER_MG_DL},
+            0.05,
+            100.0,
+        ),
         Analyte("albumin", "g/dL", {"g/dL": 1.0, "g/L": 0.1}, 0.5, 7.0),
         Analyte("inr", "{INR}", {"{INR}": 1.0}, 0.5, 20.0),
         Analyte(
-            "creatinine", "mg/dL", {"mg/dL": 1.0, "umol/L": 1 / CREATININE_UMOL_PER_MG_DL}, 0.1, 30.0
+            "creatinine",
+            "mg/dL",
+            {"mg/dL": 1.0, "umol/L": 1 / CREATININE_UMOL_PER_MG_DL},
+            0.1,
+            30.0,
         ),
         Analyte("sodium", "mmol/L", {"mmol/L": 1.0, "meq/L": 1.0}, 90.0, 200.0),
         Analyte(
@@ -143,9 +155,7 @@ ANALYTES: Final[dict[str, Analyte]] = {
     )
 }
 
-LAB_ANALYTES: Final = tuple(
-    name for name in ANALYTES if name not in {"weight", "largest_diameter"}
-)
+LAB_ANALYTES: Final = tuple(name for name in ANALYTES if name not in {"weight", "largest_diameter"})
 
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)?\s*$")
 

@@ -7,11 +7,11 @@ The subcommands are generated from the score registry, so a new score needs no C
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
 
-import inspect
 import polars as pl
 import typer
 from rich.console import Console
@@ -78,8 +78,13 @@ def render_text(result: ScoreResult, spec: ScoreSpec, console: Console) -> None:
     console.print("[dim]Decision support only — the clinician decides.[/dim]")
 
 
-def _run(spec: ScoreSpec, fmt: str, input_path: Path | None, output_path: Path | None,
-         raw: dict[str, Any]) -> None:
+def _run(
+    spec: ScoreSpec,
+    fmt: str,
+    input_path: Path | None,
+    output_path: Path | None,
+    raw: dict[str, Any],
+) -> None:
     if input_path is not None:
         if any(v is not None for v in raw.values()):
             fail("give either --input or single-case options, not both")
@@ -123,25 +128,55 @@ def _register_command(group: typer.Typer, spec: ScoreSpec) -> None:
     kw = inspect.Parameter.KEYWORD_ONLY
     parameters = [
         inspect.Parameter(
-            p.name, kw, default=None,
-            annotation=Annotated[Optional[str],  # noqa: UP045 (typer inspects the annotation)
-                                 typer.Option(f"--{p.name.replace('_', '-')}", help=p.describe())],
+            p.name,
+            kw,
+            default=None,
+            annotation=Annotated[
+                Optional[str],  # noqa: UP045 (typer inspects the annotation)
+                typer.Option(f"--{p.name.replace('_', '-')}", help=p.describe()),
+            ],
         )
         for p in spec.params
     ]
     parameters += [
-        inspect.Parameter("fmt", kw, default="text", annotation=Annotated[
-            str, typer.Option("--format", help="Output for one case: text or json.")]),
-        inspect.Parameter("input_path", kw, default=None, annotation=Annotated[
-            Optional[Path],  # noqa: UP045
-            typer.Option("--input", help="A table of cases (.csv, .jsonl, .parquet), one column per input.")]),
-        inspect.Parameter("output_path", kw, default=None, annotation=Annotated[
-            Optional[Path],  # noqa: UP045
-            typer.Option("--output", help="Where to write the scored table (.csv, .jsonl, .parquet).")]),
+        inspect.Parameter(
+            "fmt",
+            kw,
+            default="text",
+            annotation=Annotated[
+                str, typer.Option("--format", help="Output for one case: text or json.")
+            ],
+        ),
+        inspect.Parameter(
+            "input_path",
+            kw,
+            default=None,
+            annotation=Annotated[
+                Optional[Path],  # noqa: UP045
+                typer.Option(
+                    "--input",
+                    help="A table of cases (.csv, .jsonl, .parquet), one column per input.",
+                ),
+            ],
+        ),
+        inspect.Parameter(
+            "output_path",
+            kw,
+            default=None,
+            annotation=Annotated[
+                Optional[Path],  # noqa: UP045
+                typer.Option(
+                    "--output", help="Where to write the scored table (.csv, .jsonl, .parquet)."
+                ),
+            ],
+        ),
     ]
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    group.command(spec.cli_name, help=f"{spec.title}. Evidence: {', '.join(spec.evidence)}.",
-                  short_help=spec.title)(callback)
+    group.command(
+        spec.cli_name,
+        help=f"{spec.title}. Evidence: {', '.join(spec.evidence)}.",
+        short_help=spec.title,
+    )(callback)
 
 
 def _print_list() -> None:
@@ -163,7 +198,9 @@ def build_score_app() -> typer.Typer:
     @group.callback()
     def _main(
         ctx: typer.Context,
-        list_: Annotated[bool, typer.Option("--list", help="List every score and its inputs.")] = False,
+        list_: Annotated[
+            bool, typer.Option("--list", help="List every score and its inputs.")
+        ] = False,
     ) -> None:
         if list_ or ctx.invoked_subcommand is None:
             _print_list()

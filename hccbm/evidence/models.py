@@ -135,6 +135,7 @@ Relation = Literal[
     "prognostic_for",
     "detects",
     "diagnoses",
+    "predicts",
     "improves",
     "non_inferior_to",
     "recommended_for",
@@ -188,6 +189,7 @@ RELATION_LABELS: dict[str, dict[str, str]] = {
     "prognostic_for": {"en": "prognostic for", "zh": "预后因素"},
     "detects": {"en": "detects", "zh": "检出"},
     "diagnoses": {"en": "diagnoses", "zh": "诊断"},
+    "predicts": {"en": "predicts", "zh": "预测"},
     "improves": {"en": "improves", "zh": "改善"},
     "non_inferior_to": {"en": "non-inferior to", "zh": "非劣于"},
     "recommended_for": {"en": "recommended for", "zh": "推荐用于"},
@@ -436,6 +438,13 @@ class ChecklistItem(BaseModel):
     quote: str = Field(min_length=6)
     topic: str
     claims: list[str] = Field(default_factory=list)
+    exempt: str | None = None
+
+    @model_validator(mode="after")
+    def _claims_or_reason(self) -> ChecklistItem:
+        if self.claims and self.exempt:
+            raise ValueError(f"§{self.section} ¶{self.paragraph}: claims and exempt are exclusive")
+        return self
 
 
 class EvidenceBase(BaseModel):

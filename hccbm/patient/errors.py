@@ -47,7 +47,8 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
         elif kind == "extra_forbidden":
             message = "unknown field (Patient JSON v1 names are fixed; check the spelling)"
         elif kind in {"literal_error", "enum"}:
-            message = f"{_given(error)} is not allowed; {error['msg'].replace('Input should be', 'expected')}"
+            expected = error["msg"].replace("Input should be", "expected")
+            message = f"{_given(error)} is not allowed; {expected}"
         elif kind.startswith(("int_", "float_", "bool_", "date_", "string_", "list_", "model_")):
             message = f"{error['msg']} (got {_given(error)})"
         elif kind.startswith(("greater", "less")):

@@ -20,13 +20,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from hccbm.patient.performance import karnofsky_range_for_ecog
 from hccbm.patient.sites import (
     LIMB_SITES,
     SPINE_SITES,
     Site,
     is_spine,
 )
-from hccbm.patient.performance import karnofsky_range_for_ecog
 from hccbm.units import ANALYTES, UnitError
 
 Sex = Literal["male", "female"]
@@ -199,17 +199,16 @@ class BoneLesion(BaseModel):
             if self.pain in ("functional", "moderate", "mild"):
                 raise _err(
                     "contradiction",
-                    "pain {pain!r} is a limb (Mirels) value but site {site!r} is spinal; "
+                    "pain {pain} is a limb (Mirels) value but site {site} is spinal; "
                     "use mechanical, occasional or none",
-                    pain=self.pain,
-                    site=self.site,
+                    pain=repr(self.pain),
+                    site=repr(self.site),
                 )
             if self.cortical_involvement is not None:
                 raise _err(
                     "contradiction",
-                    "cortical_involvement applies to long bones (Mirels) but site {site!r} "
-                    "is spinal",
-                    site=self.site,
+                    "cortical_involvement applies to long bones (Mirels) but site {site} is spinal",
+                    site=repr(self.site),
                 )
         else:
             if self.pain in ("mechanical", "occasional") or (
@@ -217,27 +216,27 @@ class BoneLesion(BaseModel):
             ):
                 raise _err(
                     "contradiction",
-                    "pain {pain!r} is a spine (SINS) value but site {site!r} is not spinal; "
+                    "pain {pain} is a spine (SINS) value but site {site} is not spinal; "
                     "use functional, moderate or mild",
-                    pain=self.pain,
-                    site=self.site,
+                    pain=repr(self.pain),
+                    site=repr(self.site),
                 )
             for name in ("alignment", "collapse", "posterolateral", "bilsky"):
                 if getattr(self, name) is not None:
                     raise _err(
                         "contradiction",
-                        "{name} applies to spinal lesions (SINS/Bilsky) but site {site!r} is "
+                        "{name} applies to spinal lesions (SINS/Bilsky) but site {site} is "
                         "not spinal; spinal sites are {spine}",
                         name=name,
-                        site=self.site,
+                        site=repr(self.site),
                         spine="C1–C7, T1–T12, L1–L5, S1–S5, sacrum",
                     )
             if self.cortical_involvement is not None and self.site not in LIMB_SITES:
                 raise _err(
                     "contradiction",
                     "cortical_involvement applies to long bones (Mirels: humerus, radius_ulna, "
-                    "femur_proximal, femur_shaft, tibia_fibula), not {site!r}",
-                    site=self.site,
+                    "femur_proximal, femur_shaft, tibia_fibula), not {site}",
+                    site=repr(self.site),
                 )
         return self
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Final
 
 #: name -> (version, evidence ids, {ecog: (kps_low, kps_high)})
-ECOG_KARNOFSKY_MAPPINGS: Final[dict[str, tuple[str, tuple[str, ...], dict[int, tuple[int, int]]]]] = {
+ECOG_KARNOFSKY_MAPPINGS: Final[
+    dict[str, tuple[str, tuple[str, ...], dict[int, tuple[int, int]]]]
+] = {
     # ECOG-ACRIN-style conventional table (scores.md §9).
     "conventional": (
         "1",
@@ -17,7 +19,11 @@ ECOG_KARNOFSKY_MAPPINGS: Final[dict[str, tuple[str, tuple[str, ...], dict[int, t
         {0: (90, 100), 1: (70, 80), 2: (50, 60), 3: (30, 40), 4: (10, 20)},
     ),
     # Ma C et al. Eur J Cancer 2010;46:3175–3183, empirical, n = 1385 [V].
-    "ma2010": ("1", ("ma2010_ecog_kps",), {0: (100, 100), 1: (80, 90), 2: (60, 70), 3: (40, 50), 4: (10, 30)}),
+    "ma2010": (
+        "1",
+        ("ma2010_ecog_kps",),
+        {0: (100, 100), 1: (80, 90), 2: (60, 70), 3: (40, 50), 4: (10, 30)},
+    ),
     # Prasad KT et al. World J Clin Oncol 2018;9:140–147, n = 1501 [V].
     "prasad2018": (
         "1",

@@ -56,4 +56,8 @@ def is_spine(site: str) -> bool:
 def sins_location(site: str) -> str | None:
     """The SINS location class of a vertebra, or None when it cannot be told (e.g. 'sacrum')."""
     points = SINS_LOCATION_POINTS.get(site)
-    return None if points is None else {3: "junctional", 2: "mobile", 1: "semi_rigid", 0: "rigid"}[points]
+    return (
+        None
+        if points is None
+        else {3: "junctional", 2: "mobile", 1: "semi_rigid", 0: "rigid"}[points]
+    )

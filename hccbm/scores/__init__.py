@@ -20,7 +20,6 @@ from hccbm.scores.performance import karnofsky_to_ecog, performance_status
 from hccbm.scores.renal import cockcroft_gault, zoledronic_acid_dose
 from hccbm.scores.spine import bauer, bilsky, sins, tokuhashi, tomita
 
-
 #: The order in which scores are listed and computed for a patient (liver first, lesions last).
 ORDER = (
     "child_pugh", "albi", "meld", "meld_na", "meld_3", "bclc", "performance_status",
@@ -40,6 +39,7 @@ def compute(name: str, **inputs: Any) -> ScoreResult:
 
 
 __all__ = [
+    "ORDER",
     "REGISTRY",
     "ScoreInputError",
     "ScoreResult",
@@ -51,8 +51,6 @@ __all__ = [
     "child_pugh",
     "cockcroft_gault",
     "compute",
-    "specs",
-    "ORDER",
     "corrected_calcium",
     "get_spec",
     "karnofsky_to_ecog",
@@ -62,6 +60,7 @@ __all__ = [
     "mirels",
     "performance_status",
     "sins",
+    "specs",
     "tokuhashi",
     "tomita",
     "zoledronic_acid_dose",

@@ -44,9 +44,15 @@ def _quantity(df: pl.DataFrame, p: Param, errors: list[RowError]) -> np.ndarray:
         parts = col.str.extract_groups(_QUANTITY_PATTERN)
         values = parts.struct.field("1").cast(pl.Float64, strict=False).to_numpy()
         units = parts.struct.field("2").fill_null("").to_numpy().astype(str)
-        unparsable = col.is_not_null().to_numpy() & (col.str.strip_chars() != "").fill_null(False).to_numpy() & np.isnan(values)
+        unparsable = (
+            col.is_not_null().to_numpy()
+            & (col.str.strip_chars() != "").fill_null(False).to_numpy()
+            & np.isnan(values)
+        )
         for row in np.flatnonzero(unparsable)[:20]:
-            errors.append(RowError(int(row) + 1, p.name, f"{col[int(row)]!r} is not a number with a unit"))
+            errors.append(
+                RowError(int(row) + 1, p.name, f"{col[int(row)]!r} is not a number with a unit")
+            )
     else:
         values = col.cast(pl.Float64).to_numpy()
         unit_col = f"{p.name}_unit"
@@ -55,7 +61,14 @@ def _quantity(df: pl.DataFrame, p: Param, errors: list[RowError]) -> np.ndarray:
         elif len(spec.factors) == 1:
             units = np.full(len(df), spec.canonical)
         else:
-            errors.append(RowError(0, p.name, f"numbers without units; add a '{unit_col}' column or write values as '2.8 {spec.canonical}'"))
+            errors.append(
+                RowError(
+                    0,
+                    p.name,
+                    f"numbers without units; add a '{unit_col}' column or write values "
+                    f"as '2.8 {spec.canonical}'",
+                )
+            )
             return np.full(len(df), np.nan)
     values = np.asarray(values, dtype=float)
     present = np.isfinite(values)
@@ -70,7 +83,11 @@ def _quantity(df: pl.DataFrame, p: Param, errors: list[RowError]) -> np.ndarray:
             msg = f"unit {unit!r} has no value" if unit == "" else unknown_unit_message(spec, unit)
             if unit in spec.unconvertible:
                 msg = f"unit {unit!r}: {spec.note}"
-            errors.append(RowError(row, p.name, msg if unit else f"missing unit; units: {', '.join(spec.accepted)}"))
+            errors.append(
+                RowError(
+                    row, p.name, msg if unit else f"missing unit; units: {', '.join(spec.accepted)}"
+                )
+            )
             continue
         try:
             out[mask] = spec.to_canonical_array(values[mask], unit, p.name)
@@ -87,7 +104,11 @@ def _column(df: pl.DataFrame, p: Param, errors: list[RowError]) -> Any:
     if p.name not in df.columns:
         if p.required:
             errors.append(RowError(0, p.name, f"column is missing ({p.describe()})"))
-        return np.full(len(df), p.default if p.default is not None else np.nan, dtype=object if isinstance(p.default, str | bool) else float)
+        return np.full(
+            len(df),
+            p.default if p.default is not None else np.nan,
+            dtype=object if isinstance(p.default, str | bool) else float,
+        )
     if p.kind == "quantity":
         return _quantity(df, p, errors)
     col = df[p.name]
@@ -96,15 +117,32 @@ def _column(df: pl.DataFrame, p: Param, errors: list[RowError]) -> Any:
         values = np.char.strip(values)
         bad = (values != "") & ~np.isin(values, p.choices)
         for row in np.flatnonzero(bad)[:20]:
-            errors.append(RowError(int(row) + 1, p.name, f"{values[row]!r} is not allowed; expected one of {', '.join(p.choices)}"))
+            errors.append(
+                RowError(
+                    int(row) + 1,
+                    p.name,
+                    f"{values[row]!r} is not allowed; expected one of {', '.join(p.choices)}",
+                )
+            )
         if p.default is not None:
             values = np.where(values == "", p.default, values)
         return values
     if p.kind == "flag":
         if col.dtype == pl.Boolean:
             return col.cast(pl.Float64).to_numpy()
-        text = col.cast(pl.String).str.to_lowercase().str.strip_chars().fill_null("").to_numpy().astype(str)
-        out = np.select([np.isin(text, ["true", "yes", "1", "y"]), np.isin(text, ["false", "no", "0", "n"])], [1.0, 0.0], np.nan)
+        text = (
+            col.cast(pl.String)
+            .str.to_lowercase()
+            .str.strip_chars()
+            .fill_null("")
+            .to_numpy()
+            .astype(str)
+        )
+        out = np.select(
+            [np.isin(text, ["true", "yes", "1", "y"]), np.isin(text, ["false", "no", "0", "n"])],
+            [1.0, 0.0],
+            np.nan,
+        )
         bad = (text != "") & np.isnan(out)
         for row in np.flatnonzero(bad)[:20]:
             errors.append(RowError(int(row) + 1, p.name, f"{text[row]!r} is not true or false"))
@@ -120,7 +158,9 @@ def _column(df: pl.DataFrame, p: Param, errors: list[RowError]) -> Any:
     if p.kind == "integer":
         bad |= np.isfinite(values) & (np.mod(values, 1) != 0)
     for row in np.flatnonzero(bad)[:20]:
-        errors.append(RowError(int(row) + 1, p.name, f"{values[row]:g} is not allowed ({p.describe()})"))
+        errors.append(
+            RowError(int(row) + 1, p.name, f"{values[row]:g} is not allowed ({p.describe()})")
+        )
     return values
 
 

@@ -51,8 +51,14 @@ CORRECTED_CALCIUM = register(
         params=(
             Param("calcium", "Total serum calcium."),
             Param("albumin", "Serum albumin."),
-            Param("formula", "Coefficient: laboratory (0.02) or payne1973 (0.025).", kind="choice",
-                  choices=tuple(COEFFICIENTS), required=False, default="laboratory"),
+            Param(
+                "formula",
+                "Coefficient: laboratory (0.02) or payne1973 (0.025).",
+                kind="choice",
+                choices=tuple(COEFFICIENTS),
+                required=False,
+                default="laboratory",
+            ),
         ),
         compute=lambda calcium, albumin, formula="laboratory": {
             **corrected_calcium(calcium, albumin, formula),

@@ -8,7 +8,8 @@ building of one :class:`ScoreResult` per row. No score is implemented twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,7 +62,11 @@ class Param:
             return f"{self.help} One of: {', '.join(self.choices)}."
         if self.kind == "flag":
             return f"{self.help} true/false."
-        bounds = f" ({self.low:g}–{self.high:g})" if self.low is not None and self.high is not None else ""
+        bounds = (
+            f" ({self.low:g}–{self.high:g})"
+            if self.low is not None and self.high is not None
+            else ""
+        )
         return f"{self.help}{bounds}"
 
 
@@ -196,7 +201,9 @@ def convert_input(p: Param, value: Any) -> Any:
             try:
                 number, unit = float(value["value"]), str(value["unit"])
             except (KeyError, TypeError, ValueError):
-                raise ScoreInputError(p.name, f"expected {{'value': number, 'unit': code}}, got {value!r}") from None
+                raise ScoreInputError(
+                    p.name, f"expected {{'value': number, 'unit': code}}, got {value!r}"
+                ) from None
         elif isinstance(value, int | float) and not isinstance(value, bool):
             if len(spec.factors) > 1:
                 raise ScoreInputError(
@@ -218,7 +225,9 @@ def convert_input(p: Param, value: Any) -> Any:
     if p.kind == "choice":
         text = str(value).strip()
         if text not in p.choices:
-            raise ScoreInputError(p.name, f"{value!r} is not allowed; expected one of {', '.join(p.choices)}")
+            raise ScoreInputError(
+                p.name, f"{value!r} is not allowed; expected one of {', '.join(p.choices)}"
+            )
         return text
     if p.kind == "flag":
         if isinstance(value, bool):
@@ -238,13 +247,17 @@ def convert_input(p: Param, value: Any) -> Any:
             raise ScoreInputError(p.name, f"{value!r} is not a whole number")
         number = int(number)
     if (p.low is not None and number < p.low) or (p.high is not None and number > p.high):
-        raise ScoreInputError(p.name, f"{value!r} is outside the allowed range {p.low:g}–{p.high:g}")
+        raise ScoreInputError(
+            p.name, f"{value!r} is outside the allowed range {p.low:g}–{p.high:g}"
+        )
     return number
 
 
 # -- vectorised helpers used by the score modules ---------------------------------------------
 def as_float(x: Any) -> Array:
     """An input as a float array; None becomes NaN (missing)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fiub":
+        return x.astype(float, copy=False)
     arr = np.asarray(x, dtype=object if _has_none(x) else None)
     if arr.dtype == object:
         arr = np.where(arr == None, np.nan, arr)  # noqa: E711 (elementwise comparison)
@@ -253,6 +266,10 @@ def as_float(x: Any) -> Array:
 
 def as_str(x: Any) -> Array:
     """A categorical input as a string array; None becomes '' (missing)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "U":
+        return x
+    if isinstance(x, str):
+        return np.asarray(x)
     arr = np.asarray(x, dtype=object)
     if arr.dtype == object:
         arr = np.where(arr == None, "", arr)  # noqa: E711
@@ -286,6 +303,16 @@ def band(values: Array, edges: Sequence[tuple[float, float, str]]) -> Array:
     )
 
 
+def total(parts: Iterable[Array]) -> Array:
+    """Elementwise sum of component arrays (NaN in any component gives NaN)."""
+    return np.asarray(functools.reduce(np.add, parts), dtype=float)
+
+
+def flag(condition: Any, valid: Array) -> Array:
+    """1.0/0.0 where ``valid`` (a finite-valued array) is known, NaN elsewhere."""
+    return np.where(np.isfinite(valid), np.asarray(condition, dtype=float), np.nan)
+
+
 def round_half_up(x: Array) -> Array:
     """Clinical rounding (0.5 rounds up), unlike numpy's round-half-to-even."""
     return np.floor(np.asarray(x, dtype=float) + 0.5)
@@ -310,4 +337,6 @@ def get_spec(name: str) -> ScoreSpec:
     for spec in REGISTRY.values():
         if key in spec.aliases:
             return spec
-    raise KeyError(f"unknown score {name!r}; known: {', '.join(s.cli_name for s in REGISTRY.values())}")
+    raise KeyError(
+        f"unknown score {name!r}; known: {', '.join(s.cli_name for s in REGISTRY.values())}"
+    )

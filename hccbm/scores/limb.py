@@ -7,10 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from hccbm.patient.sites import MIRELS_SITE
-from hccbm.scores.core import Columns, Param, ScoreResult, ScoreSpec, as_str, band, lookup, register
+from hccbm.scores.core import (
+    Columns,
+    Param,
+    ScoreResult,
+    ScoreSpec,
+    as_str,
+    band,
+    flag,
+    lookup,
+    register,
+    total,
+)
 
 MIRELS_SITE_POINTS = {"upper_limb": 1, "lower_limb": 2, "peritrochanteric": 3}
 #: Patient JSON sites map onto Mirels' three site classes.
@@ -33,10 +42,10 @@ def mirels(site: Any, pain: Any, matrix: Any, cortical_involvement: Any) -> Colu
         "lesion_points": lookup(as_str(matrix), MIRELS_LESION),
         "size_points": lookup(as_str(cortical_involvement), MIRELS_SIZE),
     }
-    score = sum(cols.values())
+    score = total(cols.values())
     cols["score"] = score
     cols["risk"] = band(score, [(4, 7, "low"), (8, 8, "borderline"), (9, 12, "high")])
-    cols["fixation_before_rt"] = np.where(np.isfinite(score), (score >= 9).astype(float), np.nan)
+    cols["fixation_before_rt"] = flag(score >= 9, score)
     return cols
 
 
@@ -50,12 +59,20 @@ MIRELS = register(
         name="mirels",
         title="Mirels score (impending pathological fracture)",
         params=(
-            Param("site", "Site class or long bone.", kind="choice",
-                  choices=(*MIRELS_SITE_POINTS, *MIRELS_SITE_POINTS_BY_BONE)),
+            Param(
+                "site",
+                "Site class or long bone.",
+                kind="choice",
+                choices=(*MIRELS_SITE_POINTS, *MIRELS_SITE_POINTS_BY_BONE),
+            ),
             Param("pain", "Pain.", kind="choice", choices=tuple(MIRELS_PAIN)),
             Param("matrix", "Lesion type.", kind="choice", choices=tuple(MIRELS_LESION)),
-            Param("cortical_involvement", "Size as a fraction of the cortical diameter.", kind="choice",
-                  choices=tuple(MIRELS_SIZE)),
+            Param(
+                "cortical_involvement",
+                "Size as a fraction of the cortical diameter.",
+                kind="choice",
+                choices=tuple(MIRELS_SIZE),
+            ),
         ),
         compute=mirels,
         result_type=MirelsResult,

@@ -25,6 +25,7 @@ from hccbm.scores.core import (
     lookup,
     register,
     round_half_up,
+    total,
 )
 from hccbm.units import BILIRUBIN_UMOL_PER_MG_DL
 
@@ -33,7 +34,7 @@ ASCITES = ("none", "mild", "moderate_severe")
 ENCEPHALOPATHY = ("none", "grade_1_2", "grade_3_4")
 
 
-def _three_bands(x: Any, low: float, high: float, *, rising: bool = True) -> Any:
+def _three_bands(x: Any, low: Any, high: Any, *, rising: bool = True) -> Any:
     """Points 1/2/3 for a value with a closed middle band [low, high].
 
     ``rising``: higher values are worse (bilirubin, INR); otherwise lower values are worse
@@ -73,7 +74,7 @@ def child_pugh(
             as_str(encephalopathy), {"none": 1, "grade_1_2": 2, "grade_3_4": 3}
         ),
     }
-    points = sum(cols.values())
+    points = total(cols.values())
     cols["points"] = points
     cols["class"] = band(points, [(5, 6, "A"), (7, 9, "B"), (10, 15, "C")])
     return cols
@@ -110,7 +111,9 @@ def albi(bilirubin: Any, albumin: Any) -> Columns:
 def albi_grade(score: Any) -> Any:
     """ALBI grade: 1 if ≤ −2.60, 2 if > −2.60 and ≤ −1.39, 3 if > −1.39 (Johnson 2015)."""
     x = as_float(score)
-    return np.select([x <= ALBI_GRADE_1_MAX, x <= ALBI_GRADE_2_MAX, x > ALBI_GRADE_2_MAX], [1.0, 2.0, 3.0], NAN)
+    return np.select(
+        [x <= ALBI_GRADE_1_MAX, x <= ALBI_GRADE_2_MAX, x > ALBI_GRADE_2_MAX], [1.0, 2.0, 3.0], NAN
+    )
 
 
 class AlbiResult(ScoreResult):
@@ -119,7 +122,9 @@ class AlbiResult(ScoreResult):
 
 
 # --- MELD family -----------------------------------------------------------------------------
-def _meld_bounds(bilirubin: Any, inr: Any, creatinine: Any, dialysis: Any, cr_cap: float) -> tuple[Any, Any, Any]:
+def _meld_bounds(
+    bilirubin: Any, inr: Any, creatinine: Any, dialysis: Any, cr_cap: float
+) -> tuple[Any, Any, Any]:
     """Lower bound 1.0 on bilirubin, INR and creatinine; creatinine capped at ``cr_cap``, and set
     to it when on dialysis (regardless of the measured value)."""
     bili = np.maximum(as_float(bilirubin), 1.0)
@@ -146,7 +151,9 @@ def meld(bilirubin: Any, inr: Any, creatinine: Any, dialysis: Any = False) -> Co
     }
 
 
-def meld_na(bilirubin: Any, inr: Any, creatinine: Any, sodium: Any, dialysis: Any = False) -> Columns:
+def meld_na(
+    bilirubin: Any, inr: Any, creatinine: Any, sodium: Any, dialysis: Any = False
+) -> Columns:
     """MELD-Na as implemented by OPTN from January 2016 (``scores.md`` §3b).
 
     MELD(i) = 0.957·ln Cr + 0.378·ln bili + 1.120·ln INR + 0.643, rounded to the tenth and ×10;
@@ -298,7 +305,12 @@ CHILD_PUGH = register(
             _ALB,
             _INR,
             Param("ascites", "Ascites.", kind="choice", choices=ASCITES),
-            Param("encephalopathy", "Hepatic encephalopathy (West Haven).", kind="choice", choices=ENCEPHALOPATHY),
+            Param(
+                "encephalopathy",
+                "Hepatic encephalopathy (West Haven).",
+                kind="choice",
+                choices=ENCEPHALOPATHY,
+            ),
             Param(
                 "bilirubin_bands",
                 "Bilirubin bands: standard, or pbc for cholestatic disease (PBC/PSC).",
@@ -380,8 +392,14 @@ MELD_3 = register(
             _ALB,
             Param("sex", "Sex.", kind="choice", choices=("male", "female")),
             _DIALYSIS,
-            Param("age", "Age in years (12–17 adds 1.33 regardless of sex).", kind="integer",
-                  required=False, low=12, high=120),
+            Param(
+                "age",
+                "Age in years (12–17 adds 1.33 regardless of sex).",
+                kind="integer",
+                required=False,
+                low=12,
+                high=120,
+            ),
         ),
         compute=meld_3,
         result_type=MeldResult,
@@ -399,13 +417,25 @@ BCLC = register(
         title="BCLC stage (2022 update)",
         params=(
             Param("ecog", "ECOG performance status.", kind="integer", low=0, high=4),
-            Param("child_pugh_class", "Child-Pugh class (C = end-stage liver function).", kind="choice",
-                  choices=("A", "B", "C")),
-            Param("nodules", "Number of intrahepatic nodules.", kind="integer", low=0, high=100,
-                  required=False),
+            Param(
+                "child_pugh_class",
+                "Child-Pugh class (C = end-stage liver function).",
+                kind="choice",
+                choices=("A", "B", "C"),
+            ),
+            Param(
+                "nodules",
+                "Number of intrahepatic nodules.",
+                kind="integer",
+                low=0,
+                high=100,
+                required=False,
+            ),
             Param("largest_diameter", "Largest nodule diameter.", required=False),
             Param("macrovascular_invasion", "Macrovascular (portal) invasion.", kind="flag"),
-            Param("extrahepatic_spread", "Extrahepatic spread (bone metastasis counts).", kind="flag"),
+            Param(
+                "extrahepatic_spread", "Extrahepatic spread (bone metastasis counts).", kind="flag"
+            ),
         ),
         compute=bclc,
         result_type=BclcResult,

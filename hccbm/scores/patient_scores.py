@@ -7,15 +7,19 @@ is not guessed: it is left out and listed in ``missing`` with the inputs it need
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializeAsAny
 
 from hccbm.patient.model import BoneLesion, Measurement, Patient
 from hccbm.patient.performance import ECOG_KARNOFSKY_MAPPINGS
 from hccbm.patient.sites import LIMB_SITES, is_spine
 from hccbm.scores.core import REGISTRY, ScoreResult
+from hccbm.scores.limb import MirelsResult
 from hccbm.scores.liver import ChildPughResult
+from hccbm.scores.spine import BilskyResult, SinsResult
+
+T = TypeVar("T", bound=ScoreResult)
 
 
 class MissingInputs(BaseModel):
@@ -30,13 +34,13 @@ class LesionScores(BaseModel):
     """Scores of one bone lesion, in the order of ``bone_lesions``."""
 
     site: str
-    sins: ScoreResult | None = None
-    bilsky: ScoreResult | None = None
-    mirels: ScoreResult | None = None
+    sins: SinsResult | None = None
+    bilsky: BilskyResult | None = None
+    mirels: MirelsResult | None = None
 
 
 class PatientScores(BaseModel):
-    scores: dict[str, ScoreResult] = Field(default_factory=dict)
+    scores: dict[str, SerializeAsAny[ScoreResult]] = Field(default_factory=dict)
     lesions: list[LesionScores] = Field(default_factory=list)
     missing: list[MissingInputs] = Field(default_factory=list)
 
@@ -94,12 +98,20 @@ class _Scorer:
             self.out.scores[name] = result
         return result
 
+    def run_typed(
+        self, kind: type[T], name: str, raw: dict[str, Any], lesion: int | None = None
+    ) -> T | None:
+        result = self.run(name, raw, lesion)
+        assert result is None or isinstance(result, kind)
+        return result
+
 
 def _lesion_scores(s: _Scorer, i: int, lesion: BoneLesion) -> LesionScores:
     out = LesionScores(site=lesion.site)
     if is_spine(lesion.site):
         location = None if lesion.site == "sacrum" else lesion.site
-        out.sins = s.run(
+        out.sins = s.run_typed(
+            SinsResult,
             "sins",
             {
                 "location": location,
@@ -111,9 +123,10 @@ def _lesion_scores(s: _Scorer, i: int, lesion: BoneLesion) -> LesionScores:
             },
             lesion=i,
         )
-        out.bilsky = s.run("bilsky", {"grade": lesion.bilsky}, lesion=i)
+        out.bilsky = s.run_typed(BilskyResult, "bilsky", {"grade": lesion.bilsky}, lesion=i)
     elif lesion.site in LIMB_SITES:
-        out.mirels = s.run(
+        out.mirels = s.run_typed(
+            MirelsResult,
             "mirels",
             {
                 "site": lesion.site,
@@ -150,8 +163,13 @@ def score_patient(patient: Patient) -> PatientScores:
     s.run("meld_na", {**meld_inputs, "sodium": _m(labs.sodium)})
     s.run(
         "meld_3",
-        {**meld_inputs, "sodium": _m(labs.sodium), "albumin": liver["albumin"], "sex": patient.sex,
-         "age": patient.age},
+        {
+            **meld_inputs,
+            "sodium": _m(labs.sodium),
+            "albumin": liver["albumin"],
+            "sex": patient.sex,
+            "age": patient.age,
+        },
     )
     if patient.ecog is not None or patient.karnofsky is not None:
         s.run("performance_status", {"ecog": patient.ecog, "karnofsky": patient.karnofsky})
@@ -191,8 +209,11 @@ def score_patient(patient: Patient) -> PatientScores:
                     "karnofsky": _tokuhashi_karnofsky(patient),
                     "extraspinal_bone_metastases": len(lesions) - n_spine,
                     "vertebral_metastases": n_spine,
-                    "visceral_metastases": {"none": "none", "treatable": "removable",
-                                            "untreatable": "unremovable"}.get(visceral or ""),
+                    "visceral_metastases": {
+                        "none": "none",
+                        "treatable": "removable",
+                        "untreatable": "unremovable",
+                    }.get(visceral or ""),
                     "frankel": patient.symptoms.frankel,
                 },
             )
@@ -203,8 +224,10 @@ def score_patient(patient: Patient) -> PatientScores:
         s.run("bauer_modified", bauer_inputs)
         s.run(
             "bauer",
-            {**bauer_inputs,
-             "pathological_fracture": _any([lesion.pathological_fracture for lesion in lesions])},
+            {
+                **bauer_inputs,
+                "pathological_fracture": _any([lesion.pathological_fracture for lesion in lesions]),
+            },
         )
     s.out.lesions = [_lesion_scores(s, i, lesion) for i, lesion in enumerate(lesions)]
     return s.out

@@ -47,7 +47,9 @@ def karnofsky_to_ecog(karnofsky: Any, mapping: str = DEFAULT_MAPPING) -> np.ndar
     return np.where(np.isfinite(kps), _KPS_TO_ECOG[mapping][idx], NAN)
 
 
-def ecog_to_karnofsky_range(ecog: Any, mapping: str = DEFAULT_MAPPING) -> tuple[np.ndarray, np.ndarray]:
+def ecog_to_karnofsky_range(
+    ecog: Any, mapping: str = DEFAULT_MAPPING
+) -> tuple[np.ndarray, np.ndarray]:
     """Inclusive Karnofsky range for ECOG grades under a named mapping."""
     ps = as_float(ecog)
     table = ECOG_KARNOFSKY_MAPPINGS[mapping][2]
@@ -56,7 +58,9 @@ def ecog_to_karnofsky_range(ecog: Any, mapping: str = DEFAULT_MAPPING) -> tuple[
     return low, high
 
 
-def performance_status(ecog: Any = None, karnofsky: Any = None, mapping: Any = DEFAULT_MAPPING) -> Columns:
+def performance_status(
+    ecog: Any = None, karnofsky: Any = None, mapping: Any = DEFAULT_MAPPING
+) -> Columns:
     """Both scales for each case: given values are kept; the other is mapped.
 
     ``ambiguous`` is 1 where the named mappings disagree (for a given Karnofsky level, on the
@@ -88,7 +92,9 @@ def performance_status(ecog: Any = None, karnofsky: Any = None, mapping: Any = D
     low_stack = np.stack([ranges[m][0] for m in MAPPINGS])
     ecog_disagree = np.ptp(low_stack, axis=0) > 0
     cols["ambiguous"] = np.where(
-        np.isfinite(kps), kps_disagree.astype(float), np.where(np.isfinite(ps), ecog_disagree.astype(float), NAN)
+        np.isfinite(kps),
+        kps_disagree.astype(float),
+        np.where(np.isfinite(ps), ecog_disagree.astype(float), NAN),
     )
     cols["buccheri_1996_ecog"] = np.select(
         [kps >= 80, kps >= 60, kps < 60], ["0-1", "2", "3-4"], default=""
@@ -113,15 +119,22 @@ def _notes(row: Any) -> list[str]:
         if row.get("karnofsky") is not None:
             parts.append(f"{m}: ECOG {row.get(f'ecog_{m}'):g}")
         else:
-            parts.append(f"{m}: KPS {row.get(f'karnofsky_low_{m}'):g}–{row.get(f'karnofsky_high_{m}'):g}")
-    return ["The named mappings disagree (" + "; ".join(parts) + "); record both scales if you can."]
+            parts.append(
+                f"{m}: KPS {row.get(f'karnofsky_low_{m}'):g}–{row.get(f'karnofsky_high_{m}'):g}"
+            )
+    return [
+        "The named mappings disagree (" + "; ".join(parts) + "); record both scales if you can."
+    ]
 
 
 def _compute(ecog: Any = None, karnofsky: Any = None, mapping: Any = DEFAULT_MAPPING) -> Columns:
     if ecog is None and karnofsky is None:
         raise ScoreInputError("ecog", "give ecog (0–4), karnofsky (0–100 in steps of 10), or both")
-    if karnofsky is not None and np.any(np.mod(as_float(karnofsky), 10) != 0):
-        raise ScoreInputError("karnofsky", f"{karnofsky!r} is not a Karnofsky level (0–100 in steps of 10)")
+    kps = as_float(karnofsky)
+    if np.any(np.isfinite(kps) & (np.mod(kps, 10) != 0)):
+        raise ScoreInputError(
+            "karnofsky", f"{karnofsky!r} is not a Karnofsky level (0–100 in steps of 10)"
+        )
     cols = performance_status(ecog, karnofsky, mapping)
     cols["mapping"] = as_str(mapping)
     return cols
@@ -134,8 +147,14 @@ PERFORMANCE_STATUS = register(
         params=(
             Param("ecog", "ECOG grade.", kind="integer", required=False, low=0, high=4),
             Param("karnofsky", "Karnofsky level.", kind="integer", required=False, low=0, high=100),
-            Param("mapping", "Mapping table.", kind="choice", choices=MAPPINGS, required=False,
-                  default=DEFAULT_MAPPING),
+            Param(
+                "mapping",
+                "Mapping table.",
+                kind="choice",
+                choices=MAPPINGS,
+                required=False,
+                default=DEFAULT_MAPPING,
+            ),
         ),
         compute=_compute,
         result_type=PerformanceStatusResult,
@@ -147,13 +166,21 @@ PERFORMANCE_STATUS = register(
             "ambiguous": "ambiguous",
             "mapping": "mapping",
         },
-        integer_outputs=frozenset({"ecog", "karnofsky_low", "karnofsky_high", "karnofsky_suggested"}),
+        integer_outputs=frozenset(
+            {"ecog", "karnofsky_low", "karnofsky_high", "karnofsky_suggested"}
+        ),
         components=tuple(
             [f"ecog_{m}" for m in MAPPINGS]
             + [f"karnofsky_{e}_{m}" for m in MAPPINGS for e in ("low", "high")]
             + ["buccheri_1996_ecog"]
         ),
-        evidence=("oken1982_ecog", "karnofsky1949", "ma2010_ecog_kps", "prasad2018_ecog_kps", "buccheri1996"),
+        evidence=(
+            "oken1982_ecog",
+            "karnofsky1949",
+            "ma2010_ecog_kps",
+            "prasad2018_ecog_kps",
+            "buccheri1996",
+        ),
         notes=_notes,
         aliases=("ecog_karnofsky", "ecog", "karnofsky", "kps"),
     )

@@ -32,7 +32,12 @@ class CreatinineClearanceResult(ScoreResult):
 
 
 #: (lower bound, inclusive?, dose mg) from the label: >60 4.0; 50–60 3.5; 40–49 3.3; 30–39 3.0.
-ZOLEDRONIC_ACID_DOSE_BANDS = ((60.0, False, 4.0), (50.0, True, 3.5), (40.0, True, 3.3), (30.0, True, 3.0))
+ZOLEDRONIC_ACID_DOSE_BANDS = (
+    (60.0, False, 4.0),
+    (50.0, True, 3.5),
+    (40.0, True, 3.3),
+    (30.0, True, 3.0),
+)
 
 
 def zoledronic_acid_dose(creatinine_clearance: Any) -> Columns:
@@ -80,8 +85,13 @@ ZOLEDRONIC_ACID = register(
         name="zoledronic_acid_dose",
         title="Zoledronic acid renal dose band (bone metastases)",
         params=(
-            Param("creatinine_clearance", "Baseline creatinine clearance (Cockcroft-Gault), mL/min.",
-                  kind="number", low=0, high=300),
+            Param(
+                "creatinine_clearance",
+                "Baseline creatinine clearance (Cockcroft-Gault), mL/min.",
+                kind="number",
+                low=0,
+                high=300,
+            ),
         ),
         compute=zoledronic_acid_dose,
         result_type=ZoledronicAcidDoseResult,

@@ -22,8 +22,10 @@ from hccbm.scores.core import (
     as_float,
     as_str,
     band,
+    flag,
     lookup,
     register,
+    total,
 )
 
 NAN = np.nan
@@ -37,7 +39,9 @@ SINS_COLLAPSE = {"over_50": 3, "under_50": 2, "none_over_50_involved": 1, "none"
 SINS_POSTEROLATERAL = {"bilateral": 3, "unilateral": 1, "none": 0}
 
 
-def sins(location: Any, pain: Any, matrix: Any, alignment: Any, collapse: Any, posterolateral: Any) -> Columns:
+def sins(
+    location: Any, pain: Any, matrix: Any, alignment: Any, collapse: Any, posterolateral: Any
+) -> Columns:
     """Spinal Instability Neoplastic Score (Fisher 2010).
 
     ``location`` is a class (junctional, mobile, semi_rigid, rigid) or a vertebra (C1…S5).
@@ -52,10 +56,12 @@ def sins(location: Any, pain: Any, matrix: Any, alignment: Any, collapse: Any, p
         "collapse_points": lookup(as_str(collapse), SINS_COLLAPSE),
         "posterolateral_points": lookup(as_str(posterolateral), SINS_POSTEROLATERAL),
     }
-    score = sum(cols.values())
+    score = total(cols.values())
     cols["score"] = score
-    cols["category"] = band(score, [(0, 6, "stable"), (7, 12, "indeterminate"), (13, 18, "unstable")])
-    cols["surgical_consultation"] = np.where(np.isfinite(score), (score >= 7).astype(float), NAN)
+    cols["category"] = band(
+        score, [(0, 6, "stable"), (7, 12, "indeterminate"), (13, 18, "unstable")]
+    )
+    cols["surgical_consultation"] = flag(score >= 7, score)
     return cols
 
 
@@ -77,8 +83,12 @@ def bilsky(grade: Any) -> Columns:
     g = as_str(grade)
     rank = lookup(g, BILSKY_RANK)
     high = np.where(np.isfinite(rank), (rank >= BILSKY_RANK["2"]).astype(float), NAN)
-    return {"grade": np.where(np.isfinite(rank), g, ""), "rank": rank, "high_grade": high,
-            "group": np.select([high == 1, high == 0], ["high", "low"], "")}
+    return {
+        "grade": np.where(np.isfinite(rank), g, ""),
+        "rank": rank,
+        "high_grade": high,
+        "group": np.select([high == 1, high == 0], ["high", "low"], ""),
+    }
 
 
 class BilskyResult(ScoreResult):
@@ -109,16 +119,26 @@ def tokuhashi(
     extra = as_float(extraspinal_bone_metastases)
     vert = as_float(vertebral_metastases)
     cols: Columns = {
-        "general_condition_points": np.select([kps >= 80, kps >= 50, kps >= 10], [2.0, 1.0, 0.0], NAN),
-        "extraspinal_bone_points": np.select([extra >= 3, extra >= 1, extra == 0], [0.0, 1.0, 2.0], NAN),
+        "general_condition_points": np.select(
+            [kps >= 80, kps >= 50, kps >= 10], [2.0, 1.0, 0.0], NAN
+        ),
+        "extraspinal_bone_points": np.select(
+            [extra >= 3, extra >= 1, extra == 0], [0.0, 1.0, 2.0], NAN
+        ),
         "vertebral_points": np.select([vert >= 3, vert == 2, vert == 1], [0.0, 1.0, 2.0], NAN),
-        "visceral_points": lookup(as_str(visceral_metastases), {"unremovable": 0, "removable": 1, "none": 2}),
-        "primary_points": np.full(np.broadcast(kps, extra, vert).shape, float(TOKUHASHI_LIVER_PRIMARY_POINTS)),
+        "visceral_points": lookup(
+            as_str(visceral_metastases), {"unremovable": 0, "removable": 1, "none": 2}
+        ),
+        "primary_points": np.full(
+            np.broadcast(kps, extra, vert).shape, float(TOKUHASHI_LIVER_PRIMARY_POINTS)
+        ),
         "palsy_points": lookup(as_str(frankel), {"a": 0, "b": 0, "c": 1, "d": 1, "e": 2}),
     }
-    score = sum(cols.values())
+    score = total(cols.values())
     cols["score"] = score
-    cols["prognosis"] = band(score, [(0, 8, "under_6_months"), (9, 11, "6_months_or_more"), (12, 15, "1_year_or_more")])
+    cols["prognosis"] = band(
+        score, [(0, 8, "under_6_months"), (9, 11, "6_months_or_more"), (12, 15, "1_year_or_more")]
+    )
     return cols
 
 
@@ -164,7 +184,9 @@ class TomitaResult(ScoreResult):
 
 
 # --- Bauer -----------------------------------------------------------------------------------
-def bauer(visceral_metastases: Any, solitary_skeletal: Any, pathological_fracture: Any = None) -> Columns:
+def bauer(
+    visceral_metastases: Any, solitary_skeletal: Any, pathological_fracture: Any = None
+) -> Columns:
     """Bauer (original, 5 items) and modified Bauer (Leithner 2008, 4 items); each point is good.
 
     Items: no visceral metastases; solitary skeletal metastasis; primary not lung (HCC: 1);
@@ -186,8 +208,12 @@ def bauer(visceral_metastases: Any, solitary_skeletal: Any, pathological_fractur
     original = modified + cols["no_fracture_points"]
     cols["modified_score"] = modified
     cols["original_score"] = original
-    cols["modified_prognosis"] = band(modified, [(0, 1, "poor"), (2, 2, "moderate"), (3, 4, "good")])
-    cols["original_prognosis"] = band(original, [(0, 1, "poor"), (2, 3, "moderate"), (4, 5, "good")])
+    cols["modified_prognosis"] = band(
+        modified, [(0, 1, "poor"), (2, 2, "moderate"), (3, 4, "good")]
+    )
+    cols["original_prognosis"] = band(
+        original, [(0, 1, "poor"), (2, 3, "moderate"), (4, 5, "good")]
+    )
     return cols
 
 
@@ -196,28 +222,48 @@ class BauerResult(ScoreResult):
 
 
 # --- registry --------------------------------------------------------------------------------
-_VISCERAL_TOMITA = Param("visceral_metastases", "Visceral metastases.", kind="choice",
-                         choices=("none", "treatable", "untreatable"))
+_VISCERAL_TOMITA = Param(
+    "visceral_metastases",
+    "Visceral metastases.",
+    kind="choice",
+    choices=("none", "treatable", "untreatable"),
+)
 
 SINS = register(
     ScoreSpec(
         name="sins",
         title="SINS (Spinal Instability Neoplastic Score)",
         params=(
-            Param("location", "Level (C1…S5) or class.", kind="choice", choices=tuple(SINS_LOCATION)),
+            Param(
+                "location", "Level (C1…S5) or class.", kind="choice", choices=tuple(SINS_LOCATION)
+            ),
             Param("pain", "Pain.", kind="choice", choices=tuple(SINS_PAIN)),
             Param("matrix", "Bone lesion.", kind="choice", choices=tuple(SINS_MATRIX)),
-            Param("alignment", "Radiographic alignment.", kind="choice", choices=tuple(SINS_ALIGNMENT)),
-            Param("collapse", "Vertebral body collapse.", kind="choice", choices=tuple(SINS_COLLAPSE)),
-            Param("posterolateral", "Posterolateral involvement.", kind="choice",
-                  choices=tuple(SINS_POSTEROLATERAL)),
+            Param(
+                "alignment", "Radiographic alignment.", kind="choice", choices=tuple(SINS_ALIGNMENT)
+            ),
+            Param(
+                "collapse", "Vertebral body collapse.", kind="choice", choices=tuple(SINS_COLLAPSE)
+            ),
+            Param(
+                "posterolateral",
+                "Posterolateral involvement.",
+                kind="choice",
+                choices=tuple(SINS_POSTEROLATERAL),
+            ),
         ),
         compute=sins,
         result_type=SinsResult,
         outputs={"score": "score", "category": "category"},
         integer_outputs=frozenset({"score"}),
-        components=("location_points", "pain_points", "lesion_points", "alignment_points",
-                    "collapse_points", "posterolateral_points"),
+        components=(
+            "location_points",
+            "pain_points",
+            "lesion_points",
+            "alignment_points",
+            "collapse_points",
+            "posterolateral_points",
+        ),
         interpretation="category",
         evidence=("fisher2010_sins",),
     )
@@ -227,8 +273,14 @@ BILSKY = register(
     ScoreSpec(
         name="bilsky",
         title="Bilsky epidural spinal cord compression (ESCC) grade",
-        params=(Param("grade", "ESCC grade on axial T2 MRI at the worst level.", kind="choice",
-                      choices=BILSKY_GRADES),),
+        params=(
+            Param(
+                "grade",
+                "ESCC grade on axial T2 MRI at the worst level.",
+                kind="choice",
+                choices=BILSKY_GRADES,
+            ),
+        ),
         compute=bilsky,
         result_type=BilskyResult,
         outputs={"grade": "grade", "rank": "rank", "high_grade": "high_grade"},
@@ -246,20 +298,45 @@ TOKUHASHI = register(
         title="Revised Tokuhashi score (primary: liver)",
         params=(
             Param("karnofsky", "Karnofsky performance status.", kind="integer", low=10, high=100),
-            Param("extraspinal_bone_metastases", "Number of extraspinal bone metastasis foci.",
-                  kind="integer", low=0, high=100),
-            Param("vertebral_metastases", "Number of vertebral-body metastases.", kind="integer",
-                  low=1, high=30),
-            Param("visceral_metastases", "Metastases to major internal organs.", kind="choice",
-                  choices=("none", "removable", "unremovable")),
-            Param("frankel", "Palsy (Frankel grade).", kind="choice", choices=("a", "b", "c", "d", "e")),
+            Param(
+                "extraspinal_bone_metastases",
+                "Number of extraspinal bone metastasis foci.",
+                kind="integer",
+                low=0,
+                high=100,
+            ),
+            Param(
+                "vertebral_metastases",
+                "Number of vertebral-body metastases.",
+                kind="integer",
+                low=1,
+                high=30,
+            ),
+            Param(
+                "visceral_metastases",
+                "Metastases to major internal organs.",
+                kind="choice",
+                choices=("none", "removable", "unremovable"),
+            ),
+            Param(
+                "frankel",
+                "Palsy (Frankel grade).",
+                kind="choice",
+                choices=("a", "b", "c", "d", "e"),
+            ),
         ),
         compute=tokuhashi,
         result_type=TokuhashiResult,
         outputs={"score": "score"},
         integer_outputs=frozenset({"score"}),
-        components=("general_condition_points", "extraspinal_bone_points", "vertebral_points",
-                    "visceral_points", "primary_points", "palsy_points"),
+        components=(
+            "general_condition_points",
+            "extraspinal_bone_points",
+            "vertebral_points",
+            "visceral_points",
+            "primary_points",
+            "palsy_points",
+        ),
         interpretation="prognosis",
         evidence=("tokuhashi2005", "nice_cg75_2008"),
     )
@@ -271,8 +348,12 @@ TOMITA = register(
         title="Tomita score (primary: liver)",
         params=(
             _VISCERAL_TOMITA,
-            Param("bone_metastases", "Bone metastases including spine.", kind="choice",
-                  choices=("solitary", "multiple")),
+            Param(
+                "bone_metastases",
+                "Bone metastases including spine.",
+                kind="choice",
+                choices=("solitary", "multiple"),
+            ),
         ),
         compute=tomita,
         result_type=TomitaResult,
@@ -298,11 +379,18 @@ BAUER_MODIFIED = register(
         name="bauer_modified",
         title="Modified Bauer score (Leithner 2008; primary: liver)",
         params=_BAUER_PARAMS,
-        compute=lambda visceral_metastases, solitary_skeletal: bauer(visceral_metastases, solitary_skeletal),
+        compute=lambda visceral_metastases, solitary_skeletal: bauer(
+            visceral_metastases, solitary_skeletal
+        ),
         result_type=BauerResult,
         outputs={"score": "modified_score"},
         integer_outputs=frozenset({"score"}),
-        components=("no_visceral_points", "solitary_points", "not_lung_points", "favourable_primary_points"),
+        components=(
+            "no_visceral_points",
+            "solitary_points",
+            "not_lung_points",
+            "favourable_primary_points",
+        ),
         interpretation="modified_prognosis",
         evidence=("leithner2008",),
     )
@@ -312,13 +400,21 @@ BAUER = register(
     ScoreSpec(
         name="bauer",
         title="Bauer score, original (Bauer & Wedin 1995; primary: liver)",
-        params=(*_BAUER_PARAMS, Param("pathological_fracture", "Pathological fracture.", kind="flag")),
+        params=(
+            *_BAUER_PARAMS,
+            Param("pathological_fracture", "Pathological fracture.", kind="flag"),
+        ),
         compute=bauer,
         result_type=BauerResult,
         outputs={"score": "original_score"},
         integer_outputs=frozenset({"score"}),
-        components=("no_visceral_points", "solitary_points", "not_lung_points",
-                    "favourable_primary_points", "no_fracture_points"),
+        components=(
+            "no_visceral_points",
+            "solitary_points",
+            "not_lung_points",
+            "favourable_primary_points",
+            "no_fracture_points",
+        ),
         interpretation="original_prognosis",
         evidence=("bauer1995",),
     )

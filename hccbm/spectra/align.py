@@ -9,8 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hccbm.spectra.peaks import PeakTable, detect_peaks
-from hccbm.spectra.quantify import bin_peaks, filter_peaks
 from hccbm.spectra.preprocess import as_2d
+from hccbm.spectra.quantify import bin_peaks, filter_peaks
 
 Array = NDArray[np.floating]
 WARPING_METHODS = ("lowess", "linear", "quadratic", "cubic")
@@ -51,7 +51,9 @@ def lowess(x: Array, y: Array, f: float = 2 / 3, iterations: int = 3) -> NDArray
         sxx = (w * (xs[None, :] - xm[:, None]) ** 2).sum(axis=1)
         sxy = (w * (xs[None, :] - xm[:, None]) * (ys[None, :] - ym[:, None])).sum(axis=1)
         # R's clowess falls back to a weighted mean when the x spread is tiny
-        slope = np.where(sxx > 1e-12 * (np.ptp(xs) ** 2 + 1e-300), sxy / np.where(sxx > 0, sxx, 1), 0.0)
+        slope = np.where(
+            sxx > 1e-12 * (np.ptp(xs) ** 2 + 1e-300), sxy / np.where(sxx > 0, sxx, 1), 0.0
+        )
         fit = ym + slope * (xs - xm)
         if it == iterations:
             break
@@ -81,8 +83,10 @@ def match_to_reference(
     ref = np.asarray(reference, dtype=np.float64)
     if sm.size == 0 or ref.size == 0:
         return np.empty(0, np.intp), np.empty(0, np.intp)
-    pos = np.clip(np.searchsorted(sm, ref), 1, sm.size - 1) if sm.size > 1 else np.zeros(
-        ref.size, np.intp
+    pos = (
+        np.clip(np.searchsorted(sm, ref), 1, sm.size - 1)
+        if sm.size > 1
+        else np.zeros(ref.size, np.intp)
     )
     cand = np.stack([pos - 1, pos]) if sm.size > 1 else np.stack([pos, pos])
     d = np.abs(sm[cand] - ref[None, :])
@@ -101,7 +105,9 @@ def warping_function(
     (MALDIquant ``.warpingFunction*``). Returns knots (x, d) used by ``apply_warping``;
     for polynomial methods the knots are the coefficients prefixed by NaN."""
     if method not in WARPING_METHODS:
-        raise ValueError(f"warping method {method!r} is not allowed; choose one of {WARPING_METHODS}")
+        raise ValueError(
+            f"warping method {method!r} is not allowed; choose one of {WARPING_METHODS}"
+        )
     x = np.asarray(sample_mass, dtype=np.float64)
     d = np.asarray(reference_mass, dtype=np.float64) - x
     o = np.argsort(x)
@@ -114,7 +120,9 @@ def warping_function(
     return np.array([np.nan]), np.asarray(coef, dtype=np.float64)
 
 
-def apply_warping(mass: Array, knots: tuple[NDArray[np.float64], NDArray[np.float64]]) -> NDArray[np.float64]:
+def apply_warping(
+    mass: Array, knots: tuple[NDArray[np.float64], NDArray[np.float64]]
+) -> NDArray[np.float64]:
     """Warped mass m + w(m); lowess fits are interpolated linearly and held constant beyond the
     outermost knots (``approxfun(rule=2)``)."""
     kx, ky = knots

@@ -145,24 +145,43 @@ def cross_validate(
         rows = np.concatenate([np.flatnonzero(pidx == p) for p in pick])
         if np.unique(yb[rows]).size == 2:
             boots.append(roc_auc_score(yb[rows], prob[rows]))
-    ci = (float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))) if boots else (
-        float("nan"), float("nan"))
+    ci = (
+        (float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5)))
+        if boots
+        else (float("nan"), float("nan"))
+    )
     edges = np.linspace(0, 1, n_calibration_bins + 1)
     cal = []
     which = np.clip(np.digitize(prob, edges[1:-1]), 0, n_calibration_bins - 1)
     for b in range(n_calibration_bins):
         sel = which == b
         if sel.any():
-            cal.append({"bin_low": float(edges[b]), "bin_high": float(edges[b + 1]),
-                        "mean_predicted": float(prob[sel].mean()),
-                        "observed_fraction": float(yb[sel].mean()), "n": int(sel.sum())})
+            cal.append(
+                {
+                    "bin_low": float(edges[b]),
+                    "bin_high": float(edges[b + 1]),
+                    "mean_predicted": float(prob[sel].mean()),
+                    "observed_fraction": float(yb[sel].mean()),
+                    "n": int(sel.sum()),
+                }
+            )
     pred = (prob >= threshold).astype(int)
     tn, fp, fn, tp = confusion_matrix(yb, pred, labels=[0, 1]).ravel()
     report = CVReport(
-        model=model, n_samples=int(yb.size), n_patients=int(upats.size), positive_label=positive,
-        folds=k, repeats=repeats, auc=auc, auc_ci=ci, fold_aucs=fold_aucs,
-        brier=float(brier_score_loss(yb, prob)), calibration=cal, threshold=threshold,
-        confusion={"tp": int(tp), "fp": int(fp), "tn": int(tn), "fn": int(fn)}, notes=notes,
+        model=model,
+        n_samples=int(yb.size),
+        n_patients=int(upats.size),
+        positive_label=positive,
+        folds=k,
+        repeats=repeats,
+        auc=auc,
+        auc_ci=ci,
+        fold_aucs=fold_aucs,
+        brier=float(brier_score_loss(yb, prob)),
+        calibration=cal,
+        threshold=threshold,
+        confusion={"tp": int(tp), "fp": int(fp), "tn": int(tn), "fn": int(fn)},
+        notes=notes,
     )
     return report, prob
 
@@ -199,7 +218,7 @@ class TrainedModel:
         """Inverse of :meth:`save`, with a format check."""
         try:
             with Path(path).open("rb") as fh:
-                obj = pickle.load(fh)  # noqa: S301 - documented: trusted files only
+                obj = pickle.load(fh)
         except Exception as exc:
             raise SpectraInputError(f"{path}: cannot read model ({exc})") from exc
         if not isinstance(obj, TrainedModel) or obj.format != MODEL_FORMAT:
@@ -223,5 +242,13 @@ def train(
     yb = np.array([lab == positive for lab in y], dtype=int)
     est = make_model(model, int(cv_kwargs.get("seed", 0))).fit(X, yb)
     negative = next(lab for lab in sorted(set(y)) if lab != positive)
-    return TrainedModel(est, list(columns), list(column_mz), positive, negative, model,
-                        params or {}, report.to_dict())
+    return TrainedModel(
+        est,
+        list(columns),
+        list(column_mz),
+        positive,
+        negative,
+        model,
+        params or {},
+        report.to_dict(),
+    )

@@ -53,11 +53,24 @@ class FeatureTable:
             w = csv.writer(fh)
             w.writerow([*META_COLUMNS, *self.columns])
             for i in range(self.X.shape[0]):
-                w.writerow([self.sample_id[i], self.patient_id[i], self.replicate[i], self.group[i],
-                            *(f"{v:.10g}" for v in self.X[i])])
+                w.writerow(
+                    [
+                        self.sample_id[i],
+                        self.patient_id[i],
+                        self.replicate[i],
+                        self.group[i],
+                        *(f"{v:.10g}" for v in self.X[i]),
+                    ]
+                )
         meta = p.with_suffix(p.suffix + ".json")
-        meta.write_text(json.dumps({"columns": self.columns, "column_mz": self.column_mz,
-                                    **self.params}, indent=2, sort_keys=True), encoding="utf-8")
+        meta.write_text(
+            json.dumps(
+                {"columns": self.columns, "column_mz": self.column_mz, **self.params},
+                indent=2,
+                sort_keys=True,
+            ),
+            encoding="utf-8",
+        )
         return meta
 
 
@@ -100,7 +113,9 @@ def read_feature_csv(path: str | Path) -> FeatureTable:
     cols = [header[i] for i in feat_idx]
     col_mz = params.get("column_mz") or [_mz_of(c) for c in cols]
     return FeatureTable(
-        X, cols, [float(x) for x in col_mz],
+        X,
+        cols,
+        [float(x) for x in col_mz],
         *([row[i] for row in body] for i in meta_idx),
         params={k: v for k, v in params.items() if k not in ("columns", "column_mz")},
     )
@@ -130,10 +145,12 @@ def build_features(
         if bin_masses is None:
             binned = bin_peaks(proc.peaks, fp.bin_method, fp.bin_tolerance)
             labels = b.group if any(b.group) else None
-            keep = filter_peaks(binned, fp.min_frequency, labels,
-                                merge_whitelists=fp.merge_whitelists)
-            blocks.append(intensity_matrix(b.mass, b.intensity, keep, binned.peaks,
-                                           fp.bin_tolerance))
+            keep = filter_peaks(
+                binned, fp.min_frequency, labels, merge_whitelists=fp.merge_whitelists
+            )
+            blocks.append(
+                intensity_matrix(b.mass, b.intensity, keep, binned.peaks, fp.bin_tolerance)
+            )
         else:
             keep = np.asarray(bin_masses, dtype=np.float64)
             blocks.append(intensity_matrix(b.mass, b.intensity, keep, proc.peaks, fp.bin_tolerance))
@@ -152,5 +169,13 @@ def build_features(
         "pipeline_params": json.loads(proc.params.to_json()),
         "markers": [asdict(mk) for mk in markers],
     }
-    return FeatureTable(X, cols, col_mz, list(b.sample_id), list(b.patient_id),
-                        list(b.replicate), list(b.group), params_out)
+    return FeatureTable(
+        X,
+        cols,
+        col_mz,
+        list(b.sample_id),
+        list(b.patient_id),
+        list(b.replicate),
+        list(b.group),
+        params_out,
+    )

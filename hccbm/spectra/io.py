@@ -191,9 +191,7 @@ def _read_text(path: Path) -> list[RawSpectrum]:
         except ValueError as exc:
             if not rows:  # header line
                 continue
-            raise SpectraInputError(
-                f"{path}: line {lineno}: non-numeric value in {raw!r}"
-            ) from exc
+            raise SpectraInputError(f"{path}: line {lineno}: non-numeric value in {raw!r}") from exc
     if not rows:
         raise SpectraInputError(f"{path}: empty spectrum (no numeric rows)")
     arr = np.asarray(rows, dtype=np.float64)
@@ -250,14 +248,20 @@ def read_file(path: str | Path) -> list[RawSpectrum]:
     )
 
 
-def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expanded to their supported files (sorted, non-recursive)."""
+def expand_inputs(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
+    """Files as given; folders expanded to their supported files (sorted, non-recursive),
+    skipping ``exclude`` (e.g. the manifest lying in the same folder)."""
+    skip = {Path(e).resolve() for e in exclude}
     files: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
             found = sorted(
-                f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES
+                f
+                for f in p.iterdir()
+                if f.is_file()
+                and f.suffix.lower() in SUPPORTED_SUFFIXES
+                and f.resolve() not in skip
             )
             if not found:
                 raise SpectraInputError(
@@ -344,7 +348,8 @@ def apply_manifest(
         if not hits:
             available = sorted({s.key_index for s in spectra})
             what = " ".join(
-                x for x in (f"key_index {key}" if key else "", f"file {fname!r}" if fname else "")
+                x
+                for x in (f"key_index {key}" if key else "", f"file {fname!r}" if fname else "")
                 if x
             )
             raise SpectraInputError(
@@ -417,7 +422,7 @@ def load_batch(
 ) -> SpectraBatch:
     """Read files/folders (+ optional manifest) into one :class:`SpectraBatch`."""
     spectra: list[RawSpectrum] = []
-    for f in expand_inputs(inputs):
+    for f in expand_inputs(inputs, [manifest] if manifest is not None else []):
         spectra.extend(read_file(f))
     if manifest is not None:
         rows = read_manifest(
@@ -434,17 +439,26 @@ def write_mzml(path: str | Path, spectra: Sequence[tuple[FloatArray, FloatArray]
     """Write profile MS1 spectra to mzML with psims (used for round-trip tests and exports)."""
     from psims.mzml.writer import MzMLWriter
 
-    with MzMLWriter(open(path, "wb"), close=True) as out:  # noqa: SIM115 - psims closes it
+    with MzMLWriter(open(path, "wb"), close=True) as out:
         out.controlled_vocabularies()
         out.file_description(["MS1 spectrum", "profile spectrum"])
-        out.software_list([{"id": "hccbm", "version": "0.1.0", "params": ["custom unreleased software tool"]}])
+        out.software_list(
+            [{"id": "hccbm", "version": "0.1.0", "params": ["custom unreleased software tool"]}]
+        )
         out.instrument_configuration_list(
             [out.InstrumentConfiguration(id="IC1", component_list=[], params=[])]
         )
         out.data_processing_list(
-            [out.DataProcessing([out.ProcessingMethod(order=0, software_reference="hccbm",
-                                                      params=["Conversion to mzML"])],
-                                id="DP1")]
+            [
+                out.DataProcessing(
+                    [
+                        out.ProcessingMethod(
+                            order=0, software_reference="hccbm", params=["Conversion to mzML"]
+                        )
+                    ],
+                    id="DP1",
+                )
+            ]
         )
         with out.run(id="run1", instrument_configuration="IC1"):
             with out.spectrum_list(count=len(spectra)):

@@ -8,6 +8,7 @@ the review claims 1780.7 and 1866.5 are up in bone metastasis), so every directi
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -38,10 +39,20 @@ class Marker:
 HE2014_MARKERS: tuple[Marker, ...] = (
     Marker("ATG16L2_1532.4", 1532.4, "autophagy-related protein 16-2, isoform 1", False),
     Marker("unidentified_1535.4", 1535.4, "not identified (in 6-peak model)", True),
-    Marker("AFP_1780.7", 1780.7, "alpha-fetoprotein", True,
-           direction_note="review claims up-regulated in BM; unverified against He 2014 table"),
-    Marker("prothrombin_1866.5", 1866.5, "prothrombin", True,
-           direction_note="review claims up-regulated in BM; unverified against He 2014 table"),
+    Marker(
+        "AFP_1780.7",
+        1780.7,
+        "alpha-fetoprotein",
+        True,
+        direction_note="review claims up-regulated in BM; unverified against He 2014 table",
+    ),
+    Marker(
+        "prothrombin_1866.5",
+        1866.5,
+        "prothrombin",
+        True,
+        direction_note="review claims up-regulated in BM; unverified against He 2014 table",
+    ),
     Marker("serglycin_2131.6", 2131.6, "serglycin", True),
     Marker("FGB_2234.3", 2234.3, "fibrinogen beta", False),
     Marker("TTR_2489.8", 2489.8, "transthyretin", False),
@@ -103,7 +114,9 @@ def marker_features(
 
 def coverage(mass: NDArray[np.floating], markers: tuple[Marker, ...] = HE2014_MARKERS) -> bool:
     """True when the m/z grid spans every marker."""
-    return bool(mass[0] <= min(mk.mz for mk in markers) and mass[-1] >= max(mk.mz for mk in markers))
+    return bool(
+        mass[0] <= min(mk.mz for mk in markers) and mass[-1] >= max(mk.mz for mk in markers)
+    )
 
 
 def overlapping_markers(
@@ -114,6 +127,6 @@ def overlapping_markers(
     ms = sorted(markers, key=lambda mk: mk.mz)
     return [
         (a.name, b.name)
-        for a, b in zip(ms, ms[1:], strict=False)
+        for a, b in itertools.pairwise(ms)
         if a.mz * (1 + tolerance) >= b.mz * (1 - tolerance)
     ]

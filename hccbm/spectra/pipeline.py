@@ -75,9 +75,16 @@ class PipelineParams:
             ("dtype", self.dtype, ("float64", "float32")),
         ):
             if value not in allowed:
-                raise ValueError(f"{name}={value!r} is not allowed; choose one of {', '.join(allowed)}")
-        for name in ("smoothing_half_window", "snip_iterations", "baseline_half_window",
-                     "align_half_window", "peak_half_window"):
+                raise ValueError(
+                    f"{name}={value!r} is not allowed; choose one of {', '.join(allowed)}"
+                )
+        for name in (
+            "smoothing_half_window",
+            "snip_iterations",
+            "baseline_half_window",
+            "align_half_window",
+            "peak_half_window",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
         if self.polynomial_order < 0:
@@ -89,8 +96,11 @@ class PipelineParams:
             raise ValueError(
                 f"reference_min_frequency must be in (0, 1], got {self.reference_min_frequency}"
             )
-        if (self.mass_min is not None and self.mass_max is not None
-                and self.mass_min >= self.mass_max):
+        if (
+            self.mass_min is not None
+            and self.mass_max is not None
+            and self.mass_min >= self.mass_max
+        ):
             raise ValueError(f"mass_min {self.mass_min} must be < mass_max {self.mass_max}")
 
     def to_json(self) -> str:
@@ -150,17 +160,29 @@ def process(
     n_matched = np.zeros(n, dtype=np.intp)
     if p.align and n > 1:
         res = align_spectra(
-            mass, Y, p.align_half_window, p.noise, p.align_snr, p.align_tolerance, p.warping,
-            p.reference_min_frequency, p.allow_no_matches,
+            mass,
+            Y,
+            p.align_half_window,
+            p.noise,
+            p.align_snr,
+            p.align_tolerance,
+            p.warping,
+            p.reference_min_frequency,
+            p.allow_no_matches,
         )
         Y = res.intensity.astype(Y.dtype, copy=False)
         ref, n_matched = res.reference, res.n_matched
         if progress:
             progress("align", n, n)
     out = SpectraBatch(
-        mass=mass, intensity=Y, sample_id=list(batch.sample_id),
-        patient_id=list(batch.patient_id), replicate=list(batch.replicate),
-        group=list(batch.group), source=list(batch.source), resampled=batch.resampled,
+        mass=mass,
+        intensity=Y,
+        sample_id=list(batch.sample_id),
+        patient_id=list(batch.patient_id),
+        replicate=list(batch.replicate),
+        group=list(batch.group),
+        source=list(batch.source),
+        resampled=batch.resampled,
     )
     if p.average_replicates:
         out = average_replicates(out)
@@ -186,8 +208,10 @@ def average_replicates(batch: SpectraBatch) -> SpectraBatch:
         patient_id=list(patients),
         replicate=["mean"] * len(patients),
         group=groups,
-        source=[";".join(sorted({batch.source[i] for i in np.flatnonzero(idx == k)}))
-                for k in range(len(patients))],
+        source=[
+            ";".join(sorted({batch.source[i] for i in np.flatnonzero(idx == k)}))
+            for k in range(len(patients))
+        ],
         resampled=batch.resampled,
     )
 
@@ -230,14 +254,21 @@ def load_processed(path: str) -> ProcessedSpectra:
             f"{path}: not a processed-spectra file (missing {missing}); run 'spectra process' first"
         )
     batch = SpectraBatch(
-        mass=data["mass"], intensity=data["intensity"],
-        sample_id=data["sample_id"].tolist(), patient_id=data["patient_id"].tolist(),
-        replicate=data["replicate"].tolist(), group=data["group"].tolist(),
-        source=data["source"].tolist(), resampled=bool(data["resampled"]),
+        mass=data["mass"],
+        intensity=data["intensity"],
+        sample_id=data["sample_id"].tolist(),
+        patient_id=data["patient_id"].tolist(),
+        replicate=data["replicate"].tolist(),
+        group=data["group"].tolist(),
+        source=data["source"].tolist(),
+        resampled=bool(data["resampled"]),
     )
     peaks = PeakTable(
-        data["peak_row"].astype(np.intp), data["peak_mass"], data["peak_intensity"],
-        data["peak_snr"], len(batch),
+        data["peak_row"].astype(np.intp),
+        data["peak_mass"],
+        data["peak_intensity"],
+        data["peak_snr"],
+        len(batch),
     )
     params = PipelineParams.from_dict(json.loads(str(data["params_json"])))
     return ProcessedSpectra(batch, peaks, params, data["reference_peaks"])

@@ -8,24 +8,32 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from numpy.typing import NDArray
 
-from hccbm.spectra.markers import HE2014_MARKERS, Marker  # noqa: E402
-from hccbm.spectra.peaks import PeakTable  # noqa: E402
-from hccbm.spectra.quantify import average_by  # noqa: E402
+from hccbm.spectra.markers import HE2014_MARKERS, Marker
+from hccbm.spectra.peaks import PeakTable
+from hccbm.spectra.quantify import average_by
 
 
-def _annotate_markers(ax: plt.Axes, markers: tuple[Marker, ...], tolerance: float,
-                      lo: float, hi: float) -> None:
+def _annotate_markers(
+    ax: plt.Axes, markers: tuple[Marker, ...], tolerance: float, lo: float, hi: float
+) -> None:
     ymax = ax.get_ylim()[1]
     for k, mk in enumerate(markers):
         if not lo <= mk.mz <= hi:
             continue
         ax.axvspan(mk.mz * (1 - tolerance), mk.mz * (1 + tolerance), color="tab:red", alpha=0.12)
-        ax.text(mk.mz, ymax * (0.97 - 0.09 * (k % 3)), f"{mk.mz:g}\n{mk.name.split('_')[0]}",
-                fontsize=6.5, ha="center", va="top", color="darkred")
+        ax.text(
+            mk.mz,
+            ymax * (0.97 - 0.09 * (k % 3)),
+            f"{mk.mz:g}\n{mk.name.split('_')[0]}",
+            fontsize=6.5,
+            ha="center",
+            va="top",
+            color="darkred",
+        )
 
 
 def plot_spectra(
@@ -55,8 +63,11 @@ def plot_spectra(
         pm, pi = peaks.of(sample)
         ax.plot(pm, pi, "v", ms=3, color="tab:orange", label=f"{pm.size} detected peaks")
         ax.legend(loc="upper right", fontsize=8)
-    ax.set(title="Processed (sqrt, Savitzky-Golay, SNIP, TIC, aligned)", xlabel="m/z",
-           ylabel="normalised intensity")
+    ax.set(
+        title="Processed (sqrt, Savitzky-Golay, SNIP, TIC, aligned)",
+        xlabel="m/z",
+        ylabel="normalised intensity",
+    )
     lo, hi = zoom
     w = (mass >= lo) & (mass <= hi)
     ax = axes[2]
@@ -67,8 +78,11 @@ def plot_spectra(
         ax.plot(pm[s], pi[s], "v", ms=4, color="tab:orange")
     ax.set_ylim(0, max(float(y[w].max()) * 1.35, 1e-12))
     _annotate_markers(ax, markers, tolerance, lo, hi)
-    ax.set(title=f"Processed, {lo:g}-{hi:g} m/z, He 2014 marker windows (±{tolerance:g} rel.)",
-           xlabel="m/z", ylabel="normalised intensity")
+    ax.set(
+        title=f"Processed, {lo:g}-{hi:g} m/z, He 2014 marker windows (±{tolerance:g} rel.)",
+        xlabel="m/z",
+        ylabel="normalised intensity",
+    )
     ax = axes[3]
     labels = [g or "all" for g in groups]
     means, uniq, _ = average_by(np.asarray(processed)[:, w], labels)
@@ -77,7 +91,7 @@ def plot_spectra(
         ax.plot(mass[w], row, lw=0.8, label=f"{g} (n={n})")
     ax.set_ylim(0, float(means.max()) * 1.35)
     _annotate_markers(ax, markers, tolerance, lo, hi)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="center right", fontsize=8)
     ax.set(title="Average processed spectrum by group", xlabel="m/z", ylabel="normalised intensity")
     path = Path(out)
     fig.savefig(path, dpi=110)

@@ -34,7 +34,9 @@ def as_2d(y: Array) -> Array:
     return arr[np.newaxis, :] if arr.ndim == 1 else arr
 
 
-def trim(mass: Array, Y: Array, mass_range: tuple[float | None, float | None]) -> tuple[Array, Array]:
+def trim(
+    mass: Array, Y: Array, mass_range: tuple[float | None, float | None]
+) -> tuple[Array, Array]:
     """MALDIquant ``trim``: keep lo ≤ m/z ≤ hi (``None`` keeps that end)."""
     lo, hi = mass_range
     keep = np.ones(mass.shape, dtype=bool)

@@ -11,7 +11,9 @@ from numpy.typing import NDArray
 from hccbm.spectra.markers import HE2014_MARKERS
 
 
-def tof_grid(mass_min: float = 1000.0, mass_max: float = 10000.0, n: int = 42000) -> NDArray[np.float64]:
+def tof_grid(
+    mass_min: float = 1000.0, mass_max: float = 10000.0, n: int = 42000
+) -> NDArray[np.float64]:
     """TOF-like grid: equal steps in sqrt(m/z), so Δm grows ∝ √m (as in fiedler2009subset)."""
     return np.linspace(np.sqrt(mass_min), np.sqrt(mass_max), n) ** 2
 
@@ -85,8 +87,13 @@ def make_spectra(
     noise = rng.standard_normal((n, m.size)) * (noise_sd + poisson_scale * np.sqrt(signal))
     out = np.clip(signal + noise, 0, None).astype(dtype)
     return SyntheticSet(
-        mass=m, intensity=out, baseline=base, peak_mz=centres, peak_height=heights,
-        peak_sigma=sig, shift_ppm=shift,
+        mass=m,
+        intensity=out,
+        baseline=base,
+        peak_mz=centres,
+        peak_height=heights,
+        peak_sigma=sig,
+        shift_ppm=shift,
         labels=[labels[p] for p in range(n_patients) for _ in range(replicates)],
         patient_id=[f"P{p:03d}" for p in range(n_patients) for _ in range(replicates)],
     )

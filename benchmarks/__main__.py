@@ -1,0 +1,20 @@
+"""Run every benchmark (or those named on the command line)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("bench_scores", "bench_spectra")
+
+
+def main(argv: list[str]) -> None:
+    names = argv or list(BENCHMARKS)
+    for name in names:
+        module = importlib.import_module(f"benchmarks.{name.removeprefix('benchmarks.')}")
+        print(f"\n=== {name} ===", flush=True)
+        module.main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
