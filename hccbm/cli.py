@@ -6,6 +6,8 @@ code 2.
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 import json
 import sys
 from importlib import resources
@@ -15,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hccbm.commands.score import EXIT_BAD_INPUT, build_score_app, fail
@@ -34,11 +37,31 @@ schema_app = typer.Typer(
 app.add_typer(schema_app, name="schema")
 app.add_typer(build_score_app(), name="score")
 
+#: Command groups with heavy imports (scipy, scikit-learn, networkx), mounted only when the
+#: command line names them (or asks for the overview), so that ``hccbm score`` starts fast.
+LAZY_GROUPS = {
+    "evidence": ("hccbm.commands.evidence", "The evidence base: references, claims, mechanism graph."),
+    "spectra": ("hccbm.commands.spectra", "Serum peptide MALDI-TOF spectra (research use)."),
+}
+
+
+def mount_lazy_groups(argv: list[str]) -> None:
+    """Mount the heavy command groups that ``argv`` needs (all of them for help or no command)."""
+    wanted = set(LAZY_GROUPS) if not argv or argv[0].startswith("-") else {argv[0]}
+    for name in sorted(wanted & set(LAZY_GROUPS)):
+        if any(info.name == name for info in app.registered_groups):
+            continue
+        module, help_text = LAZY_GROUPS[name]
+        app.add_typer(importlib.import_module(module).app, name=name, help=help_text)
+
 DISCLAIMER = "Decision support only: hccbm supports decisions; the clinician decides."
 
 
-def load_patient(source: str) -> Patient:
-    """Read and validate Patient JSON v1 from a path or '-' (stdin); exit 2 with field messages."""
+def load_patient(source: str, today: dt.date | None = None) -> Patient:
+    """Read and validate Patient JSON v1 from a path or '-' (stdin); exit 2 with field messages.
+
+    ``today`` (e.g. from ``--as-of``) is the date future dates are checked against.
+    """
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
@@ -50,14 +73,14 @@ def load_patient(source: str) -> Patient:
     if not isinstance(data, dict):
         fail(f"{source}: a patient must be a JSON object, got {type(data).__name__}")
     try:
-        return Patient.model_validate(data)
+        return Patient.model_validate(data, context={"today": today} if today else None)
     except ValidationError as exc:
         fail(f"{source} is not valid Patient JSON v1:\n{format_validation_error(exc)}")
 
 
 def print_patient_scores(patient: Patient, scored: PatientScores, console: Console) -> None:
     """The scores of one patient as terminal tables."""
-    console.print(f"[bold]hccbm[/bold] — patient {patient.id}, {patient.age} y, {patient.sex}")
+    console.print(f"[bold]hccbm[/bold] — patient {escape(patient.id)}, {patient.age} y, {patient.sex}")
     table = Table("score", "result", "interpretation", "evidence")
     for name, result in scored.scores.items():
         data = result.model_dump(mode="json")
@@ -102,7 +125,7 @@ def print_patient_scores(patient: Patient, scored: PatientScores, console: Conso
         )
     for name, result in scored.scores.items():
         for note in result.notes:
-            console.print(f"[dim]{name}: {note}[/dim]")
+            console.print(f"[dim]{escape(name)}: {escape(note)}[/dim]")
     console.print(f"[bold]{DISCLAIMER}[/bold]")
 
 
@@ -110,7 +133,7 @@ def print_patient_scores(patient: Patient, scored: PatientScores, console: Conso
 def demo(
     name: Annotated[str, typer.Option(help="Which bundled demo patient.")] = "demo-001",
 ) -> None:
-    """Validate a bundled demo patient and print its scores."""
+    """Validate a bundled demo patient and print its scores (see ``examples/``)."""
     path = resources.files("hccbm.examples").joinpath(f"{name}.json")
     if not path.is_file():
         fail(f"no demo patient {name!r}")
@@ -134,6 +157,52 @@ def scores_command(
         fail(f"--format {fmt!r} is not allowed; expected text or json")
 
 
+@app.command()
+def assess(
+    patient_file: Annotated[str, typer.Argument(help="Patient JSON v1 file, or - for stdin.")],
+    fmt: Annotated[str, typer.Option("--format", help="json, text or html")] = "text",
+    lang: Annotated[str, typer.Option("--lang", help="en or zh")] = "en",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Assessment date, YYYY-MM-DD.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Assess a patient: scores, urgent problems, work-up, treatment plan, prognosis, missing data."""
+    from hccbm.assessment.engine import assess as run_assessment
+
+    if fmt not in {"json", "text", "html"}:
+        fail(f"--format {fmt!r} is not allowed; expected json, text or html")
+    if lang not in {"en", "zh"}:
+        fail(f"--lang {lang!r} is not allowed; expected en or zh")
+    date = None
+    if as_of is not None:
+        try:
+            date = dt.date.fromisoformat(as_of)
+        except ValueError:
+            fail(f"--as-of {as_of!r} is not a date; expected YYYY-MM-DD")
+    patient = load_patient(patient_file, today=date)
+    assessment = run_assessment(patient, as_of=date, lang=lang)
+    if fmt == "json":
+        text = json.dumps(assessment.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "html":
+        from hccbm.report import to_html
+
+        text = to_html(assessment, patient)
+    else:
+        from hccbm.report.text import print_text
+
+        if out is None:
+            print_text(assessment, Console())
+            return
+        console = Console(record=True, width=100)
+        with console.capture():
+            print_text(assessment, console)
+        text = console.export_text()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+
+
 @schema_app.command("patient")
 def schema_patient() -> None:
     """The JSON Schema of Patient JSON v1 (the schema the code enforces)."""
@@ -154,6 +223,7 @@ def validate(
 
 def main() -> None:
     """Console-script entry point."""
+    mount_lazy_groups(sys.argv[1:])
     app(prog_name="hccbm")
 
 

@@ -18,7 +18,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from hccbm.spectra.classify import MODELS, TrainedModel, train
 from hccbm.spectra.features import FeatureParams, build_features, read_feature_csv
 from hccbm.spectra.io import (
     SpectraBatch,
@@ -292,7 +291,7 @@ def train_cmd(
     positive: Annotated[
         str, typer.Option(help="Group label treated as positive (e.g. bone_metastasis).")
     ],
-    model: Annotated[str, typer.Option(help=f"{'|'.join(MODELS)}.")] = "logistic",
+    model: Annotated[str, typer.Option(help="logistic|random_forest|svm.")] = "logistic",
     folds: Annotated[int, typer.Option(help="Patient-grouped stratified folds.")] = 5,
     repeats: Annotated[int, typer.Option(help="CV repeats.")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -304,6 +303,8 @@ def train_cmd(
 ) -> None:
     """Cross-validate (replicates never straddle folds), fit on all data, save the model."""
     _check_suffix(out_file, (".pkl",), "--out")
+    from hccbm.spectra.classify import MODELS, train  # scikit-learn loads only when needed
+
     if model not in MODELS:
         raise _fail(f"--model {model!r} not allowed; choose one of {', '.join(MODELS)}")
     with _errors():
@@ -342,7 +343,8 @@ def train_cmd(
         f"{r['folds']}-fold × {r['repeats']} patient-grouped CV"
     )
     out.print(
-        f"AUC {r['auc']:.3f} (95% CI {r['auc_ci'][0]:.3f}–{r['auc_ci'][1]:.3f}, patient bootstrap); "
+        f"AUC {r['auc']:.3f} (95% CI {r['auc_ci'][0]:.3f}–{r['auc_ci'][1]:.3f}, "
+        "patient bootstrap); "
         f"Brier {r['brier']:.3f}"
     )
     c = r["confusion"]
@@ -373,9 +375,11 @@ def predict_cmd(
     group_column: GroupCol = "group",
     replicate_column: ReplicateCol = "replicate",
 ) -> None:
-    """Process new spectra with the model's parameters and predict the positive-class probability."""
+    """Process new spectra with the model's parameters; predict the positive-class probability."""
     _check_suffix(out_file, (".csv",), "--out")
     with _errors():
+        from hccbm.spectra.classify import TrainedModel
+
         trained = TrainedModel.load(model_file)
         proc = _processed_or_raw(
             inputs,

@@ -26,9 +26,12 @@ class EvidenceError(ValueError):
     """The evidence data are invalid (schema or integrity)."""
 
 
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=_Loader)
 
 
 def read_raw(data_dir: Path = DATA_DIR) -> dict[str, Any]:

@@ -82,10 +82,20 @@ StudyType = Literal[
     "dataset",
 ]
 
-Population = Literal["hcc", "hcc_bm", "bone_metastasis", "other_cancers", "liver_disease", "general"]
+Population = Literal[
+    "hcc", "hcc_bm", "bone_metastasis", "other_cancers", "liver_disease", "general"
+]
 
 ReferenceKind = Literal[
-    "article", "review", "guideline", "label", "book_chapter", "policy", "software", "dataset", "web"
+    "article",
+    "review",
+    "guideline",
+    "label",
+    "book_chapter",
+    "policy",
+    "software",
+    "dataset",
+    "web",
 ]
 
 EntityType = Literal[
@@ -225,6 +235,7 @@ class Reference(BaseModel):
     et_al: bool = False
     title: str | None = None
     description: str | None = None
+    description_zh: str | None = None
     journal: str | None = None
     book: str | None = None
     editors: list[str] = Field(default_factory=list)
@@ -414,7 +425,11 @@ class Trial(BaseModel):
     def comparison(self, experimental: str, control: str, endpoint: str = "os") -> Comparison:
         """The comparison of two arms on an endpoint (KeyError if absent)."""
         for comp in self.comparisons:
-            if (comp.experimental, comp.control, comp.endpoint) == (experimental, control, endpoint):
+            if (comp.experimental, comp.control, comp.endpoint) == (
+                experimental,
+                control,
+                endpoint,
+            ):
                 return comp
         raise KeyError(f"trial {self.id}: no {endpoint} comparison {experimental} vs {control}")
 
@@ -424,7 +439,9 @@ class Trial(BaseModel):
         for comp in self.comparisons:
             missing = {comp.experimental, comp.control} - arm_ids
             if missing:
-                raise ValueError(f"trial {self.id}: comparison names unknown arms {sorted(missing)}")
+                raise ValueError(
+                    f"trial {self.id}: comparison names unknown arms {sorted(missing)}"
+                )
         return self
 
 

@@ -53,6 +53,18 @@ Alignment = Literal["subluxation", "deformity", "normal"]
 Collapse = Literal["over_50", "under_50", "none_over_50_involved", "none"]
 Posterolateral = Literal["bilateral", "unilateral", "none"]
 BilskyGrade = Literal["0", "1a", "1b", "1c", "2", "3"]
+SystemicDrug = Literal[
+    "atezolizumab",
+    "bevacizumab",
+    "durvalumab",
+    "tremelimumab",
+    "sorafenib",
+    "lenvatinib",
+    "regorafenib",
+    "cabozantinib",
+    "ramucirumab",
+    "other",
+]
 CorticalInvolvement = Literal["under_one_third", "one_to_two_thirds", "over_two_thirds"]
 
 KARNOFSKY_STEPS = tuple(range(0, 101, 10))
@@ -127,6 +139,9 @@ class Hcc(BaseModel):
     macrovascular_invasion: bool | None = None
     extrahepatic_sites: list[ExtrahepaticSite] | None = None
     visceral_metastases: VisceralMetastases | None = None
+    # Extensions (optional, not in the v1 contract text): used by the care-pathway rules.
+    intrahepatic_controlled: bool | None = None
+    curative_intent_planned: bool | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Hcc:
@@ -158,6 +173,8 @@ class Symptoms(BaseModel):
     bone_pain: bool | None = None
     night_pain: bool | None = None
     frankel: Frankel | None = None
+    # Extension: spinal (back or neck) pain, which sends the work-up to MRI rather than bone scan.
+    back_pain: bool | None = None
 
 
 class BoneLesion(BaseModel):
@@ -269,6 +286,8 @@ class Patient(BaseModel):
     hcc: Hcc = Field(default_factory=Hcc)
     symptoms: Symptoms = Field(default_factory=Symptoms)
     bone_lesions: list[BoneLesion] = Field(default_factory=list, max_length=100)
+    # Extension: systemic agents given before (lower-case INN), e.g. ["sorafenib"].
+    prior_systemic_therapy: list[SystemicDrug] | None = None
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Patient:

@@ -118,7 +118,8 @@ def cross_validate(
     k = min(folds, min_class)
     if k < 2:
         raise SpectraInputError(
-            f"need at least 2 patients per group for cross-validation, smallest group has {min_class}"
+            "need at least 2 patients per group for cross-validation, smallest group has "
+            f"{min_class}"
         )
     if k < folds:
         notes.append(f"folds reduced from {folds} to {k} (patients in smallest group)")

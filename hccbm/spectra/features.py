@@ -112,11 +112,15 @@ def read_feature_csv(path: str | Path) -> FeatureTable:
         params = json.loads(side.read_text(encoding="utf-8"))
     cols = [header[i] for i in feat_idx]
     col_mz = params.get("column_mz") or [_mz_of(c) for c in cols]
+    sid, pid, rep_, grp = ([row[i] for row in body] for i in meta_idx)
     return FeatureTable(
         X,
         cols,
         [float(x) for x in col_mz],
-        *([row[i] for row in body] for i in meta_idx),
+        sid,
+        pid,
+        rep_,
+        grp,
         params={k: v for k, v in params.items() if k not in ("columns", "column_mz")},
     )
 

@@ -93,7 +93,7 @@ class SpectraBatch:
 
 
 def validate_arrays(mass: object, intensity: object, where: str) -> tuple[FloatArray, FloatArray]:
-    """Check one spectrum's arrays; return them as float64 (MALDIquant ``isEmpty``/``isRegular``)."""
+    """Check one spectrum's arrays; return float64 copies (MALDIquant ``isEmpty``/QC)."""
     try:
         m = np.asarray(mass, dtype=np.float64)
         y = np.asarray(intensity, dtype=np.float64)

@@ -70,8 +70,17 @@ def detect_peaks(
         raise ValueError(f"peak half_window_size must be ≥ 1, got {half_window_size}")
     Y2 = as_2d(Y)
     noise = estimate_noise(Y2, noise_method)
-    mask = local_maxima(Y2, half_window_size) & (Y2 > snr * noise)
-    rows, cols = np.nonzero(mask)
+    h = half_window_size
+    wmax = maximum_filter1d(Y2, 2 * h + 1, axis=1, mode="constant", cval=-np.inf)
+    rows, cols = np.nonzero((Y2 >= wmax) & (Y2 > snr * noise))
+    if rows.size:
+        # plateau rule of local_maxima, checked only at the few candidates: no equal value in
+        # the h points to the left
+        offs = np.arange(1, h + 1)
+        left = cols[:, None] - offs[None, :]
+        vals = np.where(left >= 0, Y2[rows[:, None], np.clip(left, 0, None)], -np.inf)
+        ok = ~np.any(vals >= Y2[rows, cols][:, None], axis=1)
+        rows, cols = rows[ok], cols[ok]
     inten = Y2[rows, cols].astype(np.float64)
     nz = noise[rows, 0]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -74,7 +74,7 @@ def make_spectra(
     shift = rng.normal(0, shift_ppm_sd, n) if shift_ppm_sd > 0 else np.zeros(n)
     centres = pmz[None, :] * (1 + shift[:, None] * 1e-6)
     sig = pmz * rel_sigma
-    Y = np.zeros((n, m.size), dtype=dtype)
+    Y: NDArray[np.floating] = np.zeros((n, m.size), dtype=dtype)
     for k in range(pmz.size):
         lo, hi = np.searchsorted(m, [pmz[k] - 8 * sig[k], pmz[k] + 8 * sig[k]])
         lo, hi = max(0, lo - 50), min(m.size, hi + 50)

@@ -1,0 +1,1 @@
+"""The HCC-BM care pathway as explainable recommendations (``docs/assessment-rules.md``)."""
