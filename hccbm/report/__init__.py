@@ -29,8 +29,19 @@ def _env() -> Environment:
     )
 
 
+def interpretation(name: str, value: str | None, lang: str) -> str:
+    """A score's band in words, when the catalogue has them; the code itself otherwise."""
+    if not value:
+        return ""
+    family = {"bauer_modified": "bauer", "bauer": "bauer"}.get(name, name)
+    for key in (f"code.{family}.{value}", f"code.interp.{family}.{value}"):
+        if has(key, lang):
+            return t(key, lang)
+    return value
+
+
 def score_rows(assessment: Assessment, lang: str) -> list[dict[str, str]]:
-    """One row per score: translated name, main values, interpretation, evidence ids."""
+    """One row per score: translated name, main values, interpretation, notes, evidence ids."""
     rows = []
     for name, result in assessment.scores.items():
         data = result.model_dump(mode="json")
@@ -39,18 +50,13 @@ def score_rows(assessment: Assessment, lang: str) -> list[dict[str, str]]:
             value = data.get(key)
             if value is None:
                 continue
-            parts.append(f"{key} {value:.2f}" if isinstance(value, float) else f"{key} {value}")
-        interpretation = result.interpretation or ""
-        for family in ("tokuhashi", "tomita", "sins"):
-            if name == family and has(f"code.{family}.{interpretation}", lang):
-                interpretation = t(f"code.{family}.{interpretation}", lang)
-        if name == "bauer_modified" and has(f"code.bauer.{interpretation}", lang):
-            interpretation = t(f"code.bauer.{interpretation}", lang)
+            shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+            parts.append(f"{t(f'code.field.{key}', lang)} {shown}")
         rows.append({
             "name": t(f"code.score.{name}", lang),
             "value": ", ".join(parts),
-            "interpretation": interpretation,
-            "notes": "; ".join(result.notes),
+            "interpretation": interpretation(name, result.interpretation, lang),
+            "notes": t("sep.sentence", lang).join(t(k, lang, **p) for k, p in result.note_keys),
             "evidence": ", ".join(result.evidence),
         })
     return rows
@@ -88,6 +94,7 @@ def to_html(assessment: Assessment, patient: Patient) -> str:
         "status": lambda key: t(f"status.{key}", lang),
         "category": lambda key: t(f"category.{key}", lang),
         "site": lambda name: name if name[0] in "CTLS" and name[1:].isdigit() else t(f"code.site.{name}", lang),
+        "interp": lambda name, value: interpretation(name, value, lang),
         "scores": score_rows(assessment, lang),
         "groups": by_urgency(assessment.recommendations),
         "references": references,

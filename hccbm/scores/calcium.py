@@ -39,9 +39,9 @@ class CorrectedCalciumResult(ScoreResult):
     formula: str | None = None
 
 
-def _notes(row: Any) -> list[str]:
+def _notes(row: Any) -> list[tuple[str, dict[str, Any]]]:
     k = row.get("coefficient")
-    return [] if k is None else [f"Formula: Ca + {k:g} × (40 − albumin g/L) mmol/L"]
+    return [] if k is None else [("note.corrected_calcium.formula", {"k": f"{k:g}"})]
 
 
 CORRECTED_CALCIUM = register(

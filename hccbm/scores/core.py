@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from hccbm.i18n import t
 from hccbm.units import ANALYTES, UnitError, parse_quantity
 
 Array = npt.NDArray[Any]
@@ -83,6 +84,8 @@ class ScoreResult(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     evidence: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    #: The notes as catalogue keys and parameters, for reports in other languages.
+    note_keys: list[tuple[str, dict[str, Any]]] = Field(default_factory=list, exclude=True)
 
 
 def _py(value: Any) -> Any:
@@ -115,7 +118,7 @@ class ScoreSpec:
     evidence: tuple[str, ...]
     interpretation: str | None = None
     integer_outputs: frozenset[str] = frozenset()
-    notes: Callable[[Mapping[str, Any]], list[str]] | None = None
+    notes: Callable[[Mapping[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None
     aliases: tuple[str, ...] = field(default=())
 
     @property
@@ -181,14 +184,15 @@ class ScoreSpec:
         interpretation = pick(self.interpretation) if self.interpretation else None
         if isinstance(interpretation, float):
             interpretation = f"{interpretation:g}"
-        notes = self.notes({**{c: pick(c) for c in columns}, **shown}) if self.notes else []
+        note_keys = self.notes({**{c: pick(c) for c in columns}, **shown}) if self.notes else []
         return self.result_type(
             name=self.name,
             components=components,
             interpretation=interpretation,
             inputs=dict(shown),
             evidence=list(self.evidence),
-            notes=notes,
+            notes=[t(key, "en", **params) for key, params in note_keys],
+            note_keys=note_keys,
             **data,
         )
 

@@ -272,13 +272,10 @@ class BclcResult(ScoreResult):
     stage: Literal["0", "A", "B", "C", "D"] | None = None
 
 
-def _bclc_notes(row: Any) -> list[str]:
-    notes = ["Liver-function proxy: Child-Pugh C counts as end-stage (scores.md §4)."]
+def _bclc_notes(row: Any) -> list[tuple[str, dict[str, Any]]]:
+    notes: list[tuple[str, dict[str, Any]]] = [("note.bclc.proxy", {})]
     if row.get("child_pugh_class") == "B" and row.get("stage") in {"0", "A", "B", "C"}:
-        notes.append(
-            "Child-Pugh B: BCLC assumes preserved liver function (Child-Pugh A without ascites) "
-            "for stages 0–C; the stage is given but treatment allocation needs expert review."
-        )
+        notes.append(("note.bclc.child_pugh_b", {}))
     return notes
 
 

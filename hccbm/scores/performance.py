@@ -111,7 +111,7 @@ class PerformanceStatusResult(ScoreResult):
     ambiguous: bool | None = None
 
 
-def _notes(row: Any) -> list[str]:
+def _notes(row: Any) -> list[tuple[str, dict[str, Any]]]:
     if not row.get("ambiguous"):
         return []
     parts = []
@@ -122,9 +122,7 @@ def _notes(row: Any) -> list[str]:
             parts.append(
                 f"{m}: KPS {row.get(f'karnofsky_low_{m}'):g}–{row.get(f'karnofsky_high_{m}'):g}"
             )
-    return [
-        "The named mappings disagree (" + "; ".join(parts) + "); record both scales if you can."
-    ]
+    return [("note.performance_status.ambiguous", {"detail": "; ".join(parts)})]
 
 
 def _compute(ecog: Any = None, karnofsky: Any = None, mapping: Any = DEFAULT_MAPPING) -> Columns:

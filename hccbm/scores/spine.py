@@ -362,10 +362,7 @@ TOMITA = register(
         components=("growth_points", "visceral_points", "bone_points"),
         interpretation="strategy",
         evidence=("tomita2001",),
-        notes=lambda row: [
-            "Liver primary scored as rapid growth (4 points): recalled [R], Tomita 2001 Table 1 "
-            "not yet verified (scores.md §6b)."
-        ],
+        notes=lambda row: [("note.tomita.liver_unverified", {})],
     )
 )
 

@@ -34,7 +34,8 @@ def test_html_report_sections(lang: str) -> None:
     assert html.count(a.disclaimer) == 2
     for rec in a.recommendations:
         assert rec.text.replace("<", "&lt;") in html
-    assert "T12" in html and "1b" in html and "11 (indeterminate)" in html
+    sins = "11 (potentially unstable)" if lang == "en" else "11 (潜在不稳定)"
+    assert "T12" in html and "1b" in html and sins in html
     assert ("References" if lang == "en" else "参考文献") in html
     assert "Pugh RNH" in html
 
