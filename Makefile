@@ -1,10 +1,12 @@
-# hccbm — every target works on a fresh machine with only Python 3.11.
+# hccbm — every target works on a fresh machine with only Python 3.11 (and, for the browser
+# and database tests, Debian's apt, which `make test-deps` uses when run as root).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEMO   ?= examples/demo-001.json
 
-.PHONY: run test lint bench install clean
+.PHONY: run test test-deps lint bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +16,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: install into .venv and show the demo patient
+## make run: install into .venv and assess a bundled demo patient
 run: $(STAMP)
-	$(BIN)/hccbm demo
+	$(BIN)/hccbm assess $(DEMO)
+
+## test-deps: system packages the tests need (headless Chromium, CJK fonts), from Debian.
+test-deps:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium and fonts-noto-cjk from Debian"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else echo "note: chromium is not installed; browser tests will skip outside CI"; fi
 
 ## make test: install into .venv and run every test (slow ones included)
-test: $(STAMP)
+test: $(STAMP) test-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -30,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info test-artifacts

@@ -14,6 +14,7 @@ MELD 3.0 cap example, sodium 172 mmol/L in a MELD-Na example).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -58,8 +59,17 @@ class Analyte:
         return (*self.factors.keys(), *self.unconvertible)
 
     def to_canonical(self, value: float, unit: str, field: str | None = None) -> float:
-        """Convert and check one value; raise :class:`UnitError` naming field, value and unit."""
-        return float(self.to_canonical_array(np.asarray([value], dtype=float), unit, field)[0])
+        """Convert and check one value; raise :class:`UnitError` naming field, value and unit.
+
+        Same rules as :meth:`to_canonical_array`, without numpy's per-call overhead.
+        """
+        factor = self.factors.get(unit)
+        if factor is None or unit in self.unconvertible:
+            return float(self.to_canonical_array(np.asarray([value], dtype=float), unit, field)[0])
+        converted = value if factor == 1.0 else round(value * factor, 9)
+        if not (math.isfinite(converted) and self.low <= converted <= self.high):
+            raise UnitError(field or self.name, self.range_message(float(value), unit))
+        return float(converted)
 
     def to_canonical_array(
         self, values: FloatArray, unit: str, field: str | None = None

@@ -12,7 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from hccbm.scores.core import Columns, Param, ScoreResult, ScoreSpec, as_float, as_str, register
+from hccbm.scores.core import (
+    Columns,
+    Param,
+    ScoreResult,
+    ScoreSpec,
+    as_float,
+    as_str,
+    register,
+    select,
+)
 
 COEFFICIENTS = {"laboratory": 0.02, "payne1973": 0.025}
 SEVERE_ABOVE_MMOL_L = 3.5
@@ -24,9 +33,9 @@ def corrected_calcium(calcium: Any, albumin: Any, formula: Any = "laboratory") -
     ca = as_float(calcium)
     alb_g_l = as_float(albumin) * 10.0
     names = as_str(formula)
-    k = np.select([names == n for n in COEFFICIENTS], list(COEFFICIENTS.values()), np.nan)
+    k = select([names == n for n in COEFFICIENTS], list(COEFFICIENTS.values()), np.nan)
     value = ca + k * (40.0 - alb_g_l)
-    band = np.select(
+    band = select(
         [value > SEVERE_ABOVE_MMOL_L, value >= MODERATE_FROM_MMOL_L, value < MODERATE_FROM_MMOL_L],
         ["severe", "moderate", "below_3_0"],
         "",

@@ -166,9 +166,13 @@ class ScoreSpec:
     def row(self, columns: Columns, i: int, shown: Mapping[str, Any]) -> ScoreResult:
         """Build the result of row ``i`` of vectorised output ``columns``."""
 
-        def pick(col: str) -> Any:
-            arr = np.atleast_1d(columns[col])
-            return _py(arr[i] if arr.shape[0] > 1 else arr[0])
+        def at(arr: Any) -> Any:
+            # 0-d (one case) or broadcast length-1 columns apply to every row
+            arr = np.asarray(arr)
+            return arr.item() if arr.ndim == 0 or arr.shape[0] == 1 else arr[i]
+
+        values = {name: _py(at(arr)) for name, arr in columns.items()}
+        pick = values.__getitem__
 
         data: dict[str, Any] = {}
         for out, col in self.outputs.items():
@@ -184,7 +188,7 @@ class ScoreSpec:
         interpretation = pick(self.interpretation) if self.interpretation else None
         if isinstance(interpretation, float):
             interpretation = f"{interpretation:g}"
-        note_keys = self.notes({**{c: pick(c) for c in columns}, **shown}) if self.notes else []
+        note_keys = self.notes({**values, **shown}) if self.notes else []
         return self.result_type(
             name=self.name,
             components=components,
@@ -293,14 +297,27 @@ def _has_none(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == object
 
 
+def select(conditions: Sequence[Any], choices: Sequence[Any], default: Any) -> Array:
+    """``np.select`` with a fast path for one case (0-d inputs), where numpy's per-call overhead
+    would dominate the per-patient path. Same semantics: the first true condition wins."""
+    if all(np.ndim(c) == 0 for c in conditions) and all(np.ndim(v) == 0 for v in choices):
+        for condition, choice in zip(conditions, choices, strict=True):
+            if condition:
+                return np.asarray(choice)
+        return np.asarray(default)
+    return np.select(conditions, choices, default)
+
+
 def lookup(values: Array, table: Mapping[str, float]) -> Array:
     """Map a string array through ``table``; values not in it give NaN."""
+    if np.ndim(values) == 0:
+        return np.asarray(table.get(str(values), np.nan), dtype=float)
     return np.select([values == k for k in table], list(table.values()), default=np.nan)
 
 
 def band(values: Array, edges: Sequence[tuple[float, float, str]]) -> Array:
     """Label each value by inclusive ranges ``(low, high, label)``; NaN gives ''."""
-    return np.select(
+    return select(
         [(values >= lo) & (values <= hi) for lo, hi, _ in edges],
         [label for _, _, label in edges],
         default="",

@@ -25,6 +25,7 @@ from hccbm.scores.core import (
     lookup,
     register,
     round_half_up,
+    select,
     total,
 )
 from hccbm.units import BILIRUBIN_UMOL_PER_MG_DL
@@ -41,8 +42,8 @@ def _three_bands(x: Any, low: Any, high: Any, *, rising: bool = True) -> Any:
     (albumin). NaN gives NaN.
     """
     if rising:
-        return np.select([x < low, x <= high, x > high], [1.0, 2.0, 3.0], NAN)
-    return np.select([x > high, x >= low, x < low], [1.0, 2.0, 3.0], NAN)
+        return select([x < low, x <= high, x > high], [1.0, 2.0, 3.0], NAN)
+    return select([x > high, x >= low, x < low], [1.0, 2.0, 3.0], NAN)
 
 
 # --- Child-Pugh ------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def albi(bilirubin: Any, albumin: Any) -> Columns:
 def albi_grade(score: Any) -> Any:
     """ALBI grade: 1 if ≤ −2.60, 2 if > −2.60 and ≤ −1.39, 3 if > −1.39 (Johnson 2015)."""
     x = as_float(score)
-    return np.select(
+    return select(
         [x <= ALBI_GRADE_1_MAX, x <= ALBI_GRADE_2_MAX, x > ALBI_GRADE_2_MAX], [1.0, 2.0, 3.0], NAN
     )
 
@@ -253,7 +254,7 @@ def bclc(
     not_d = (ps <= 2) & ((cp == "A") | (cp == "B"))
     is_c = not_d & ((mvi == 1) | (spread == 1) | (ps >= 1))
     early = not_d & (mvi == 0) & (spread == 0) & (ps == 0)
-    stage = np.select(
+    stage = select(
         [
             is_d,
             is_c,

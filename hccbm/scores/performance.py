@@ -21,6 +21,7 @@ from hccbm.scores.core import (
     as_float,
     as_str,
     register,
+    select,
 )
 
 NAN = np.nan
@@ -53,8 +54,8 @@ def ecog_to_karnofsky_range(
     """Inclusive Karnofsky range for ECOG grades under a named mapping."""
     ps = as_float(ecog)
     table = ECOG_KARNOFSKY_MAPPINGS[mapping][2]
-    low = np.select([ps == e for e in table], [r[0] for r in table.values()], NAN)
-    high = np.select([ps == e for e in table], [r[1] for r in table.values()], NAN)
+    low = select([ps == e for e in table], [r[0] for r in table.values()], NAN)
+    high = select([ps == e for e in table], [r[1] for r in table.values()], NAN)
     return low, high
 
 
@@ -78,9 +79,9 @@ def performance_status(
     for m in MAPPINGS:
         cols[f"ecog_{m}"] = by_kps[m]
         cols[f"karnofsky_low_{m}"], cols[f"karnofsky_high_{m}"] = ranges[m]
-    mapped_ecog = np.select([chosen == m for m in MAPPINGS], [by_kps[m] for m in MAPPINGS], NAN)
-    low = np.select([chosen == m for m in MAPPINGS], [ranges[m][0] for m in MAPPINGS], NAN)
-    high = np.select([chosen == m for m in MAPPINGS], [ranges[m][1] for m in MAPPINGS], NAN)
+    mapped_ecog = select([chosen == m for m in MAPPINGS], [by_kps[m] for m in MAPPINGS], NAN)
+    low = select([chosen == m for m in MAPPINGS], [ranges[m][0] for m in MAPPINGS], NAN)
+    high = select([chosen == m for m in MAPPINGS], [ranges[m][1] for m in MAPPINGS], NAN)
     cols["ecog"] = np.where(np.isfinite(ps), ps, mapped_ecog)
     cols["karnofsky_low"] = np.where(np.isfinite(kps), kps, low)
     cols["karnofsky_high"] = np.where(np.isfinite(kps), kps, high)
@@ -96,7 +97,7 @@ def performance_status(
         kps_disagree.astype(float),
         np.where(np.isfinite(ps), ecog_disagree.astype(float), NAN),
     )
-    cols["buccheri_1996_ecog"] = np.select(
+    cols["buccheri_1996_ecog"] = select(
         [kps >= 80, kps >= 60, kps < 60], ["0-1", "2", "3-4"], default=""
     )
     return cols

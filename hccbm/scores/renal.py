@@ -10,7 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from hccbm.scores.core import Columns, Param, ScoreResult, ScoreSpec, as_float, as_str, register
+from hccbm.scores.core import (
+    Columns,
+    Param,
+    ScoreResult,
+    ScoreSpec,
+    as_float,
+    as_str,
+    register,
+    select,
+)
 
 NAN = np.nan
 
@@ -22,7 +31,7 @@ def cockcroft_gault(age: Any, weight: Any, creatinine: Any, sex: Any) -> Columns
     """
     age_, wt, scr = as_float(age), as_float(weight), as_float(creatinine)
     sex_ = as_str(sex)
-    factor = np.select([sex_ == "female", sex_ == "male"], [0.85, 1.0], NAN)
+    factor = select([sex_ == "female", sex_ == "male"], [0.85, 1.0], NAN)
     crcl = (140.0 - age_) * wt / (72.0 * scr) * factor
     return {"ml_min": crcl, "sex_factor": factor}
 
@@ -50,8 +59,8 @@ def zoledronic_acid_dose(creatinine_clearance: Any) -> Columns:
     """
     crcl = as_float(creatinine_clearance)
     conditions = [crcl > 60.0, crcl >= 50.0, crcl >= 40.0, crcl >= 30.0, crcl < 30.0]
-    dose = np.select(conditions, [4.0, 3.5, 3.3, 3.0, NAN], NAN)
-    band = np.select(conditions, ["over_60", "50_60", "40_49", "30_39", "under_30"], "")
+    dose = select(conditions, [4.0, 3.5, 3.3, 3.0, NAN], NAN)
+    band = select(conditions, ["over_60", "50_60", "40_49", "30_39", "under_30"], "")
     recommended = np.where(np.isfinite(crcl), (crcl >= 30.0).astype(float), NAN)
     return {"dose_mg": dose, "band": band, "recommended": recommended}
 

@@ -25,6 +25,7 @@ from hccbm.scores.core import (
     flag,
     lookup,
     register,
+    select,
     total,
 )
 
@@ -87,7 +88,7 @@ def bilsky(grade: Any) -> Columns:
         "grade": np.where(np.isfinite(rank), g, ""),
         "rank": rank,
         "high_grade": high,
-        "group": np.select([high == 1, high == 0], ["high", "low"], ""),
+        "group": select([high == 1, high == 0], ["high", "low"], ""),
     }
 
 
@@ -119,13 +120,11 @@ def tokuhashi(
     extra = as_float(extraspinal_bone_metastases)
     vert = as_float(vertebral_metastases)
     cols: Columns = {
-        "general_condition_points": np.select(
-            [kps >= 80, kps >= 50, kps >= 10], [2.0, 1.0, 0.0], NAN
-        ),
-        "extraspinal_bone_points": np.select(
+        "general_condition_points": select([kps >= 80, kps >= 50, kps >= 10], [2.0, 1.0, 0.0], NAN),
+        "extraspinal_bone_points": select(
             [extra >= 3, extra >= 1, extra == 0], [0.0, 1.0, 2.0], NAN
         ),
-        "vertebral_points": np.select([vert >= 3, vert == 2, vert == 1], [0.0, 1.0, 2.0], NAN),
+        "vertebral_points": select([vert >= 3, vert == 2, vert == 1], [0.0, 1.0, 2.0], NAN),
         "visceral_points": lookup(
             as_str(visceral_metastases), {"unremovable": 0, "removable": 1, "none": 2}
         ),
