@@ -7,7 +7,8 @@ patient, ``as_of``, language and settings give byte-identical JSON.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from hccbm import __version__
@@ -33,7 +34,7 @@ from hccbm.assessment.model import (
 from hccbm.assessment.prognosis import prognosis
 from hccbm.i18n import t
 from hccbm.patient import Patient
-from hccbm.scores.patient_scores import score_patient
+from hccbm.scores.patient_scores import PatientScores, score_patients
 
 Rule = Callable[[Context], list[Rec]]
 
@@ -60,9 +61,20 @@ def _render_value(value: Any, lang: str) -> str:
     return str(value)
 
 
+def _hashable(value: Any) -> Any:
+    return tuple(_hashable(v) for v in value) if isinstance(value, list | tuple) else value
+
+
 def render(key: str, params: dict[str, Any], lang: str) -> str:
     """A catalogue message with its parameters rendered (codes translated, lists joined)."""
-    return t(key, lang, **{k: _render_value(v, lang) for k, v in params.items()})
+    frozen = tuple(sorted((k, _hashable(v)) for k, v in params.items()))
+    return _render_cached(key, frozen, lang)
+
+
+@functools.lru_cache(maxsize=65536)
+def _render_cached(key: str, params: tuple[tuple[str, Any], ...], lang: str) -> str:
+    # Messages are pure functions of (key, params, lang): many patients share most of them.
+    return t(key, lang, **{k: _render_value(v, lang) for k, v in params})
 
 
 def _rationale(reasons: Iterable[Reason], lang: str) -> str:
@@ -78,9 +90,11 @@ def _recommendation(rec: Rec, lang: str, patient: Patient) -> Recommendation:
     dose = None
     if rec.dose is not None:
         value, unit, schedule = rec.dose
-        dose = Dose(value=value, unit=unit, schedule=t(schedule, lang))
+        dose = Dose.model_construct(value=value, unit=unit, schedule=t(schedule, lang))
         params.setdefault("dose", f"{value:g} {unit}")
-    return Recommendation(
+    # model_construct: every field is built here from validated rule output; re-validating
+    # each line would cost more than the rules themselves.
+    return Recommendation.model_construct(
         id=rec.id,
         category=rec.category,  # type: ignore[arg-type]
         status=rec.status,  # type: ignore[arg-type]
@@ -135,8 +149,28 @@ def assess(
 ) -> Assessment:
     """Assess one validated patient: scores, urgent problems, work-up, treatment, prognosis and
     missing data, each line with its evidence. Decision support only; the clinician decides."""
+    return assess_many([patient], as_of=as_of, lang=lang, settings=settings)[0]
+
+
+def assess_many(
+    patients: Sequence[Patient],
+    as_of: dt.date | None = None,
+    lang: str = "en",
+    settings: Settings | None = None,
+) -> list[Assessment]:
+    """Assess many patients; each score is computed once over all of them (vectorised), then the
+    rules run per patient. ``assess`` is this with one patient, so both give the same answers."""
     settings = settings or Settings()
-    ctx = Context(patient=patient, scored=score_patient(patient), settings=settings)
+    return [
+        _assess_scored(patient, scored, as_of, lang, settings)
+        for patient, scored in zip(patients, score_patients(patients), strict=True)
+    ]
+
+
+def _assess_scored(
+    patient: Patient, scored: PatientScores, as_of: dt.date | None, lang: str, settings: Settings
+) -> Assessment:
+    ctx = Context(patient=patient, scored=scored, settings=settings)
     recs = [rec for section in SECTIONS for rule in section for rec in rule(ctx)]
     return Assessment(
         model_version=__version__,

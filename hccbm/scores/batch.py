@@ -157,6 +157,8 @@ def _column(df: pl.DataFrame, p: Param, errors: list[RowError]) -> Any:
         bad |= values > p.high
     if p.kind == "integer":
         bad |= np.isfinite(values) & (np.mod(values, 1) != 0)
+    if p.step is not None:
+        bad |= np.isfinite(values) & (np.mod(values, p.step) != 0)
     for row in np.flatnonzero(bad)[:20]:
         errors.append(
             RowError(int(row) + 1, p.name, f"{values[row]:g} is not allowed ({p.describe()})")

@@ -34,7 +34,8 @@ def corrected_calcium(calcium: Any, albumin: Any, formula: Any = "laboratory") -
     alb_g_l = as_float(albumin) * 10.0
     names = as_str(formula)
     k = select([names == n for n in COEFFICIENTS], list(COEFFICIENTS.values()), np.nan)
-    value = ca + k * (40.0 - alb_g_l)
+    # rounded to 9 decimals so that 3.3 + 0.2 is 3.5, not 3.5000000000000004 (> 3.5: severe)
+    value = np.round(ca + k * (40.0 - alb_g_l), 9)
     band = select(
         [value > SEVERE_ABOVE_MMOL_L, value >= MODERATE_FROM_MMOL_L, value < MODERATE_FROM_MMOL_L],
         ["severe", "moderate", "below_3_0"],

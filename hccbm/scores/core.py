@@ -9,6 +9,7 @@ building of one :class:`ScoreResult` per row. No score is implemented twice.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,6 +49,7 @@ class Param:
     default: Any = None
     low: float | None = None
     high: float | None = None
+    step: float | None = None
 
     @property
     def canonical_unit(self) -> str | None:
@@ -120,6 +122,8 @@ class ScoreSpec:
     integer_outputs: frozenset[str] = frozenset()
     notes: Callable[[Mapping[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None
     aliases: tuple[str, ...] = field(default=())
+    #: At least one of these optional inputs must be given (e.g. ECOG or Karnofsky).
+    require_any: tuple[str, ...] = ()
 
     @property
     def cli_name(self) -> str:
@@ -139,6 +143,9 @@ class ScoreSpec:
             raise ScoreInputError(
                 sorted(unknown)[0], f"is not an input of {self.name}; inputs are: {names}"
             )
+        if self.require_any and all(raw.get(n) in (None, "") for n in self.require_any):
+            names = " or ".join(self.require_any)
+            raise ScoreInputError(self.require_any[0], f"give {names} (at least one is required)")
         canonical: dict[str, Any] = {}
         shown: dict[str, Any] = {}
         for p in self.params:
@@ -159,37 +166,52 @@ class ScoreSpec:
 
     def result(self, **raw: Any) -> ScoreResult:
         """Compute this score for one case given raw inputs (quantities with units)."""
-        canonical, shown = self.prepare_one(raw)
-        columns = self.compute(**canonical)
-        return self.row(columns, 0, shown)
+        return self.results([raw])[0]
+
+    def results(self, raws: Sequence[Mapping[str, Any]]) -> list[ScoreResult]:
+        """Compute this score for many cases with one vectorised call; one result per case.
+
+        Raises :class:`ScoreInputError` for the first invalid input (naming the field).
+        """
+        if not raws:
+            return []
+        prepared = [self.prepare_one(raw) for raw in raws]
+        columns_in = {p.name: _column([c[p.name] for c, _ in prepared], p) for p in self.params}
+        columns = self.compute(**columns_in)
+        n = len(raws)
+        lists = {name: _as_list(arr, n) for name, arr in columns.items()}
+        return [self._row_from_lists(lists, i, shown) for i, (_, shown) in enumerate(prepared)]
 
     def row(self, columns: Columns, i: int, shown: Mapping[str, Any]) -> ScoreResult:
         """Build the result of row ``i`` of vectorised output ``columns``."""
+        n = max((np.size(a) for a in columns.values()), default=1)
+        lists = {name: _as_list(arr, n) for name, arr in columns.items()}
+        return self._row_from_lists(lists, i, shown)
 
-        def at(arr: Any) -> Any:
-            # 0-d (one case) or broadcast length-1 columns apply to every row
-            arr = np.asarray(arr)
-            return arr.item() if arr.ndim == 0 or arr.shape[0] == 1 else arr[i]
-
-        values = {name: _py(at(arr)) for name, arr in columns.items()}
-        pick = values.__getitem__
-
+    def _row_from_lists(
+        self, lists: Mapping[str, list[Any]], i: int, shown: Mapping[str, Any]
+    ) -> ScoreResult:
+        values = {name: _py(col[i]) for name, col in lists.items()}
         data: dict[str, Any] = {}
+        bools = _bool_fields(self.result_type)
         for out, col in self.outputs.items():
-            value = pick(col)
-            if out in self.integer_outputs and value is not None:
-                value = int(value)
+            value = values[col]
+            if value is not None:
+                if out in self.integer_outputs:
+                    value = int(value)
+                elif out in bools:
+                    value = bool(value)
             data[out] = value
-        components = {c: pick(c) for c in self.components}
-        components = {
-            k: (int(v) if isinstance(v, float) and v.is_integer() else v)
-            for k, v in components.items()
-        }
-        interpretation = pick(self.interpretation) if self.interpretation else None
+        components = {}
+        for c in self.components:
+            v = values[c]
+            components[c] = int(v) if isinstance(v, float) and v.is_integer() else v
+        interpretation = values[self.interpretation] if self.interpretation else None
         if isinstance(interpretation, float):
             interpretation = f"{interpretation:g}"
         note_keys = self.notes({**values, **shown}) if self.notes else []
-        return self.result_type(
+        # model_construct: the values come from the registered function, typed above.
+        return self.result_type.model_construct(
             name=self.name,
             components=components,
             interpretation=interpretation,
@@ -199,6 +221,31 @@ class ScoreSpec:
             note_keys=note_keys,
             **data,
         )
+
+
+@functools.cache
+def _bool_fields(result_type: type[ScoreResult]) -> frozenset[str]:
+    """Output names (aliases) of a result type whose annotation is ``bool | None``."""
+    return frozenset(
+        (info.alias or name)
+        for name, info in result_type.model_fields.items()
+        if bool in typing.get_args(info.annotation) or info.annotation is bool
+    )
+
+
+def _as_list(arr: Any, n: int) -> list[Any]:
+    """A column as a Python list of length ``n`` (0-d and length-1 columns broadcast)."""
+    a = np.asarray(arr)
+    if a.ndim == 0 or a.shape[0] != n:
+        return [a.reshape(-1)[0].item()] * n
+    return a.tolist()
+
+
+def _column(values: list[Any], p: Param) -> Array:
+    """Canonical values of one parameter across cases as a typed array (None = missing)."""
+    if p.kind == "choice":
+        return np.array(["" if v is None else v for v in values])
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
 
 def convert_input(p: Param, value: Any) -> Any:
@@ -254,6 +301,8 @@ def convert_input(p: Param, value: Any) -> Any:
         if not number.is_integer():
             raise ScoreInputError(p.name, f"{value!r} is not a whole number")
         number = int(number)
+    if p.step is not None and number % p.step != 0:
+        raise ScoreInputError(p.name, f"{value!r} is not allowed: use steps of {p.step:g}")
     if (p.low is not None and number < p.low) or (p.high is not None and number > p.high):
         raise ScoreInputError(
             p.name, f"{value!r} is outside the allowed range {p.low:g}–{p.high:g}"

@@ -7,7 +7,8 @@ is not guessed: it is left out and listed in ``missing`` with the inputs it need
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, Field, SerializeAsAny
 
@@ -18,8 +19,6 @@ from hccbm.scores.core import REGISTRY, ScoreResult
 from hccbm.scores.limb import MirelsResult
 from hccbm.scores.liver import ChildPughResult
 from hccbm.scores.spine import BilskyResult, SinsResult
-
-T = TypeVar("T", bound=ScoreResult)
 
 
 class MissingInputs(BaseModel):
@@ -83,151 +82,198 @@ def _any(values: list[bool | None]) -> bool | None:
     return None
 
 
-class _Scorer:
-    def __init__(self) -> None:
-        self.out = PatientScores()
-
-    def run(self, name: str, raw: dict[str, Any], lesion: int | None = None) -> ScoreResult | None:
-        spec = REGISTRY[name]
-        needs = [p.name for p in spec.params if p.required and raw.get(p.name) is None]
-        if needs:
-            self.out.missing.append(MissingInputs(score=name, lesion=lesion, needs=needs))
-            return None
-        result = spec.result(**{k: v for k, v in raw.items() if v is not None})
-        if lesion is None:
-            self.out.scores[name] = result
-        return result
-
-    def run_typed(
-        self, kind: type[T], name: str, raw: dict[str, Any], lesion: int | None = None
-    ) -> T | None:
-        result = self.run(name, raw, lesion)
-        assert result is None or isinstance(result, kind)
-        return result
-
-
-def _lesion_scores(s: _Scorer, i: int, lesion: BoneLesion) -> LesionScores:
-    out = LesionScores(site=lesion.site)
-    if is_spine(lesion.site):
-        location = None if lesion.site == "sacrum" else lesion.site
-        out.sins = s.run_typed(
-            SinsResult,
-            "sins",
-            {
-                "location": location,
-                "pain": lesion.pain,
-                "matrix": lesion.matrix,
-                "alignment": lesion.alignment,
-                "collapse": lesion.collapse,
-                "posterolateral": lesion.posterolateral,
-            },
-            lesion=i,
-        )
-        out.bilsky = s.run_typed(BilskyResult, "bilsky", {"grade": lesion.bilsky}, lesion=i)
-    elif lesion.site in LIMB_SITES:
-        out.mirels = s.run_typed(
-            MirelsResult,
-            "mirels",
-            {
-                "site": lesion.site,
-                "pain": lesion.pain,
-                "matrix": lesion.matrix,
-                "cortical_involvement": lesion.cortical_involvement,
-            },
-            lesion=i,
-        )
-    return out
-
-
-def score_patient(patient: Patient) -> PatientScores:
-    """All scores that the patient's data allow, with what is missing for the others."""
-    s = _Scorer()
+def _stage1_inputs(patient: Patient) -> dict[str, dict[str, Any] | None]:
+    """Raw inputs of every patient-level score that needs no other score (None: not applicable)."""
     labs = patient.labs
-    liver = {
-        "bilirubin": _m(labs.bilirubin),
-        "albumin": _m(labs.albumin),
-        "inr": _m(labs.inr),
-    }
-    cp = s.run(
-        "child_pugh",
-        {**liver, "ascites": patient.ascites, "encephalopathy": patient.encephalopathy},
-    )
-    s.run("albi", {"bilirubin": liver["bilirubin"], "albumin": liver["albumin"]})
+    liver = {"bilirubin": _m(labs.bilirubin), "albumin": _m(labs.albumin), "inr": _m(labs.inr)}
     meld_inputs = {
         "bilirubin": liver["bilirubin"],
         "inr": liver["inr"],
         "creatinine": _m(labs.creatinine),
         "dialysis": patient.dialysis,
     }
-    s.run("meld", meld_inputs)
-    s.run("meld_na", {**meld_inputs, "sodium": _m(labs.sodium)})
-    s.run(
-        "meld_3",
-        {
+    sodium = _m(labs.sodium)
+    inputs: dict[str, dict[str, Any] | None] = {
+        "child_pugh": {
+            **liver,
+            "ascites": patient.ascites,
+            "encephalopathy": patient.encephalopathy,
+        },
+        "albi": {"bilirubin": liver["bilirubin"], "albumin": liver["albumin"]},
+        "meld": meld_inputs,
+        "meld_na": {**meld_inputs, "sodium": sodium},
+        "meld_3": {
             **meld_inputs,
-            "sodium": _m(labs.sodium),
+            "sodium": sodium,
             "albumin": liver["albumin"],
             "sex": patient.sex,
             "age": patient.age,
         },
-    )
-    if patient.ecog is not None or patient.karnofsky is not None:
-        s.run("performance_status", {"ecog": patient.ecog, "karnofsky": patient.karnofsky})
-    cp_class = cp.class_ if isinstance(cp, ChildPughResult) else None
-    s.run(
-        "bclc",
-        {
-            "ecog": patient.ecog,
-            "child_pugh_class": cp_class,
-            "nodules": patient.hcc.nodules,
-            "largest_diameter": _m(patient.hcc.largest_diameter),
-            "macrovascular_invasion": patient.hcc.macrovascular_invasion,
-            "extrahepatic_spread": _extrahepatic_spread(patient),
-        },
-    )
-    crcl = s.run(
-        "creatinine_clearance",
-        {
+        "performance_status": {"ecog": patient.ecog, "karnofsky": patient.karnofsky}
+        if patient.ecog is not None or patient.karnofsky is not None
+        else None,
+        "creatinine_clearance": {
             "age": patient.age,
             "weight": _m(patient.weight),
             "creatinine": _m(labs.creatinine),
             "sex": patient.sex,
         },
-    )
-    ml_min = getattr(crcl, "ml_min", None)
-    s.run("zoledronic_acid_dose", {"creatinine_clearance": ml_min})
-    s.run("corrected_calcium", {"calcium": _m(labs.calcium), "albumin": liver["albumin"]})
-
+        "corrected_calcium": {"calcium": _m(labs.calcium), "albumin": liver["albumin"]},
+        "tokuhashi": None,
+        "tomita": None,
+        "bauer_modified": None,
+        "bauer": None,
+    }
     lesions = patient.bone_lesions
     if lesions:
         n_spine = sum(is_spine(lesion.site) for lesion in lesions)
         visceral = patient.hcc.visceral_metastases
         if n_spine:
-            s.run(
-                "tokuhashi",
-                {
-                    "karnofsky": _tokuhashi_karnofsky(patient),
-                    "extraspinal_bone_metastases": len(lesions) - n_spine,
-                    "vertebral_metastases": n_spine,
-                    "visceral_metastases": {
-                        "none": "none",
-                        "treatable": "removable",
-                        "untreatable": "unremovable",
-                    }.get(visceral or ""),
-                    "frankel": patient.symptoms.frankel,
-                },
-            )
+            inputs["tokuhashi"] = {
+                "karnofsky": _tokuhashi_karnofsky(patient),
+                "extraspinal_bone_metastases": len(lesions) - n_spine,
+                "vertebral_metastases": n_spine,
+                "visceral_metastases": TOKUHASHI_VISCERAL.get(visceral or ""),
+                "frankel": patient.symptoms.frankel,
+            }
         bone = "solitary" if len(lesions) == 1 else "multiple"
-        s.run("tomita", {"visceral_metastases": visceral, "bone_metastases": bone})
+        inputs["tomita"] = {"visceral_metastases": visceral, "bone_metastases": bone}
         has_visceral = None if visceral is None else visceral != "none"
         bauer_inputs = {"visceral_metastases": has_visceral, "solitary_skeletal": len(lesions) == 1}
-        s.run("bauer_modified", bauer_inputs)
-        s.run(
-            "bauer",
-            {
-                **bauer_inputs,
-                "pathological_fracture": _any([lesion.pathological_fracture for lesion in lesions]),
+        inputs["bauer_modified"] = bauer_inputs
+        inputs["bauer"] = {
+            **bauer_inputs,
+            "pathological_fracture": _any([lesion.pathological_fracture for lesion in lesions]),
+        }
+    return inputs
+
+
+TOKUHASHI_VISCERAL = {"none": "none", "treatable": "removable", "untreatable": "unremovable"}
+
+
+def _lesion_inputs(lesion: BoneLesion) -> dict[str, dict[str, Any]]:
+    if is_spine(lesion.site):
+        return {
+            "sins": {
+                "location": None if lesion.site == "sacrum" else lesion.site,
+                "pain": lesion.pain,
+                "matrix": lesion.matrix,
+                "alignment": lesion.alignment,
+                "collapse": lesion.collapse,
+                "posterolateral": lesion.posterolateral,
             },
+            "bilsky": {"grade": lesion.bilsky},
+        }
+    if lesion.site in LIMB_SITES:
+        return {
+            "mirels": {
+                "site": lesion.site,
+                "pain": lesion.pain,
+                "matrix": lesion.matrix,
+                "cortical_involvement": lesion.cortical_involvement,
+            }
+        }
+    return {}
+
+
+def _run(name: str, raws: list[dict[str, Any]]) -> list[ScoreResult | list[str]]:
+    """One score over many cases at once: a result per case, or the required inputs it lacks."""
+    spec = REGISTRY[name]
+    out: list[ScoreResult | list[str]] = []
+    ready: list[tuple[int, dict[str, Any]]] = []
+    for k, raw in enumerate(raws):
+        needs = [p.name for p in spec.params if p.required and raw.get(p.name) is None]
+        out.append(needs)
+        if not needs:
+            ready.append((k, {key: v for key, v in raw.items() if v is not None}))
+    for (k, _), result in zip(ready, spec.results([raw for _, raw in ready]), strict=True):
+        out[k] = result
+    return out
+
+
+def score_patients(patients: Sequence[Patient]) -> list[PatientScores]:
+    """Every applicable score for many patients, each score computed once over all of them.
+
+    This is the per-patient path too (a batch of one), so both share one implementation.
+    """
+    outs = [PatientScores() for _ in patients]
+
+    def apply(name: str, owners: list[int], raws: list[dict[str, Any]]) -> list[ScoreResult | None]:
+        got: list[ScoreResult | None] = []
+        for owner, result in zip(owners, _run(name, raws), strict=True):
+            if isinstance(result, list):
+                outs[owner].missing.append(MissingInputs(score=name, needs=result))
+                got.append(None)
+            else:
+                outs[owner].scores[name] = result
+                got.append(result)
+        return got
+
+    stage1 = [_stage1_inputs(p) for p in patients]
+    for name in (
+        "child_pugh",
+        "albi",
+        "meld",
+        "meld_na",
+        "meld_3",
+        "performance_status",
+        "creatinine_clearance",
+        "corrected_calcium",
+    ):
+        owners = [i for i, inputs in enumerate(stage1) if inputs[name] is not None]
+        apply(name, owners, [stage1[i][name] for i in owners])  # type: ignore[misc]
+    # Stage 2: scores that read other scores.
+    bclc_raws = []
+    for p, out in zip(patients, outs, strict=True):
+        cp = out.scores.get("child_pugh")
+        bclc_raws.append(
+            {
+                "ecog": p.ecog,
+                "child_pugh_class": cp.class_ if isinstance(cp, ChildPughResult) else None,
+                "nodules": p.hcc.nodules,
+                "largest_diameter": _m(p.hcc.largest_diameter),
+                "macrovascular_invasion": p.hcc.macrovascular_invasion,
+                "extrahepatic_spread": _extrahepatic_spread(p),
+            }
         )
-    s.out.lesions = [_lesion_scores(s, i, lesion) for i, lesion in enumerate(lesions)]
-    return s.out
+    everyone = list(range(len(patients)))
+    apply("bclc", everyone, bclc_raws)
+    apply(
+        "zoledronic_acid_dose",
+        everyone,
+        [
+            {
+                "creatinine_clearance": getattr(
+                    out.scores.get("creatinine_clearance"), "ml_min", None
+                )
+            }
+            for out in outs
+        ],
+    )
+    for name in ("tokuhashi", "tomita", "bauer_modified", "bauer"):
+        owners = [i for i, inputs in enumerate(stage1) if inputs[name] is not None]
+        apply(name, owners, [stage1[i][name] for i in owners])  # type: ignore[misc]
+    # Lesion-level scores, over every lesion of every patient.
+    for out, p in zip(outs, patients, strict=True):
+        out.lesions = [LesionScores(site=lesion.site) for lesion in p.bone_lesions]
+    for name in ("sins", "bilsky", "mirels"):
+        where = [
+            (i, j, inputs[name])
+            for i, p in enumerate(patients)
+            for j, lesion in enumerate(p.bone_lesions)
+            if name in (inputs := _lesion_inputs(lesion))
+        ]
+        for (i, j, _), result in zip(where, _run(name, [w[2] for w in where]), strict=True):
+            if isinstance(result, list):
+                outs[i].missing.append(MissingInputs(score=name, lesion=j, needs=result))
+            else:
+                setattr(outs[i].lesions[j], name, result)
+    # Missing items in the order the per-patient reading expects: patient-level, then lesions.
+    for out in outs:
+        out.missing.sort(key=lambda m: (m.lesion is not None, m.lesion or 0))
+    return outs
+
+
+def score_patient(patient: Patient) -> PatientScores:
+    """All scores that the patient's data allow, with what is missing for the others."""
+    return score_patients([patient])[0]

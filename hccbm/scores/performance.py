@@ -15,7 +15,6 @@ from hccbm.patient.performance import DEFAULT_MAPPING, ECOG_KARNOFSKY_MAPPINGS
 from hccbm.scores.core import (
     Columns,
     Param,
-    ScoreInputError,
     ScoreResult,
     ScoreSpec,
     as_float,
@@ -127,13 +126,6 @@ def _notes(row: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _compute(ecog: Any = None, karnofsky: Any = None, mapping: Any = DEFAULT_MAPPING) -> Columns:
-    if ecog is None and karnofsky is None:
-        raise ScoreInputError("ecog", "give ecog (0–4), karnofsky (0–100 in steps of 10), or both")
-    kps = as_float(karnofsky)
-    if np.any(np.isfinite(kps) & (np.mod(kps, 10) != 0)):
-        raise ScoreInputError(
-            "karnofsky", f"{karnofsky!r} is not a Karnofsky level (0–100 in steps of 10)"
-        )
     cols = performance_status(ecog, karnofsky, mapping)
     cols["mapping"] = as_str(mapping)
     return cols
@@ -143,9 +135,18 @@ PERFORMANCE_STATUS = register(
     ScoreSpec(
         name="performance_status",
         title="ECOG ↔ Karnofsky performance status (named mappings)",
+        require_any=("ecog", "karnofsky"),
         params=(
             Param("ecog", "ECOG grade.", kind="integer", required=False, low=0, high=4),
-            Param("karnofsky", "Karnofsky level.", kind="integer", required=False, low=0, high=100),
+            Param(
+                "karnofsky",
+                "Karnofsky level.",
+                kind="integer",
+                required=False,
+                low=0,
+                high=100,
+                step=10,
+            ),
             Param(
                 "mapping",
                 "Mapping table.",

@@ -1,0 +1,54 @@
+"""Service settings (pydantic-settings, environment prefix ``HCCBM_``).
+
+Every setting can be given as an environment variable, e.g. ``HCCBM_DATABASE_URL``,
+``HCCBM_SECRET_KEY``. Nothing here is read inside clinical rules.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one service process."""
+
+    model_config = SettingsConfigDict(env_prefix="HCCBM_", extra="ignore")
+
+    #: SQLAlchemy URL: SQLite file by default; ``postgresql+psycopg://user@host/db`` for PostgreSQL.
+    database_url: str = "sqlite:///var/hccbm.db"
+    #: Signs anonymous CSRF tokens. Give a fixed one when running several worker processes;
+    #: a random one is made per process otherwise.
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    #: Run Alembic migrations at start-up (a fresh database is created and migrated).
+    migrate_on_start: bool = True
+    #: Seed the demo patients and a demo clinician account at start-up (``hccbm serve --seed``).
+    seed_demo: bool = False
+    #: Largest request body accepted, in bytes (413 above it).
+    max_body_bytes: int = 1_048_576
+    #: Lifetime of API bearer tokens and browser sessions, in hours.
+    token_ttl_hours: float = 12.0
+    session_ttl_hours: float = 8.0
+    #: Failed sign-ins allowed per (client address, user name) within the window before 429.
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    #: Send cookies only over HTTPS (set true behind TLS).
+    cookie_secure: bool = False
+    #: Default display language of the web pages.
+    default_lang: Literal["en", "zh"] = "en"
+    #: Log level of the structured JSON logs.
+    log_level: str = "INFO"
+    #: SQLite busy timeout in seconds (writers wait this long for the write lock).
+    sqlite_busy_timeout: float = 30.0
+    #: Connection pool size (PostgreSQL).
+    pool_size: int = 10
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()
