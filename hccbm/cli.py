@@ -40,7 +40,10 @@ app.add_typer(build_score_app(), name="score")
 #: Command groups with heavy imports (scipy, scikit-learn, networkx), mounted only when the
 #: command line names them (or asks for the overview), so that ``hccbm score`` starts fast.
 LAZY_GROUPS = {
-    "evidence": ("hccbm.commands.evidence", "The evidence base: references, claims, mechanism graph."),
+    "evidence": (
+        "hccbm.commands.evidence",
+        "The evidence base: references, claims, mechanism graph.",
+    ),
     "spectra": ("hccbm.commands.spectra", "Serum peptide MALDI-TOF spectra (research use)."),
 }
 
@@ -53,6 +56,7 @@ def mount_lazy_groups(argv: list[str]) -> None:
             continue
         module, help_text = LAZY_GROUPS[name]
         app.add_typer(importlib.import_module(module).app, name=name, help=help_text)
+
 
 DISCLAIMER = "Decision support only: hccbm supports decisions; the clinician decides."
 
@@ -80,7 +84,9 @@ def load_patient(source: str, today: dt.date | None = None) -> Patient:
 
 def print_patient_scores(patient: Patient, scored: PatientScores, console: Console) -> None:
     """The scores of one patient as terminal tables."""
-    console.print(f"[bold]hccbm[/bold] — patient {escape(patient.id)}, {patient.age} y, {patient.sex}")
+    console.print(
+        f"[bold]hccbm[/bold] — patient {escape(patient.id)}, {patient.age} y, {patient.sex}"
+    )
     table = Table("score", "result", "interpretation", "evidence")
     for name, result in scored.scores.items():
         data = result.model_dump(mode="json")
@@ -134,9 +140,18 @@ def demo(
     name: Annotated[str, typer.Option(help="Which bundled demo patient.")] = "demo-001",
 ) -> None:
     """Validate a bundled demo patient and print its scores (see ``examples/``)."""
-    path = resources.files("hccbm.examples").joinpath(f"{name}.json")
+    folder = resources.files("hccbm.examples")
+    path = folder.joinpath(f"{name}.json")
     if not path.is_file():
-        fail(f"no demo patient {name!r}")
+        # also accept a demo patient's id (demo-002) instead of its file name
+        matches = [
+            p
+            for p in folder.iterdir()
+            if p.name.endswith(".json") and f'"id": "{name}"' in p.read_text()
+        ]
+        if not matches:
+            fail(f"no demo patient {name!r}; see examples/README.md")
+        path = matches[0]
     patient = load_patient(str(path))
     print_patient_scores(patient, score_patient(patient), Console())
 
@@ -162,10 +177,14 @@ def assess(
     patient_file: Annotated[str, typer.Argument(help="Patient JSON v1 file, or - for stdin.")],
     fmt: Annotated[str, typer.Option("--format", help="json, text or html")] = "text",
     lang: Annotated[str, typer.Option("--lang", help="en or zh")] = "en",
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Assessment date, YYYY-MM-DD.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Assessment date, YYYY-MM-DD.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
-    """Assess a patient: scores, urgent problems, work-up, treatment plan, prognosis, missing data."""
+    """Assess a patient: scores, urgent problems, work-up, treatment, prognosis, missing data."""
     from hccbm.assessment.engine import assess as run_assessment
 
     if fmt not in {"json", "text", "html"}:

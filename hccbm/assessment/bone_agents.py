@@ -91,7 +91,10 @@ def calcium_vitamin_d(ctx: Context) -> list[Rec]:
         return []
     ca = ctx.corrected_calcium
     if ca is not None and ca >= HYPERCALCAEMIA_MMOL_L:
-        status, reasons = "not_recommended", [Reason("reason.hypercalcaemic", {"value": f"{ca:.2f}"})]
+        status, reasons = (
+            "not_recommended",
+            [Reason("reason.hypercalcaemic", {"value": f"{ca:.2f}"})],
+        )
     else:
         status, reasons = "recommended", [Reason("reason.calcium_vitamin_d")]
         if ca is None:

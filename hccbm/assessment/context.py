@@ -120,9 +120,11 @@ class Context:
     def ecog(self) -> int | None:
         if self.patient.ecog is not None:
             return self.patient.ecog
-        return self.value("performance_status", "ecog") if not self.value(
-            "performance_status", "ambiguous"
-        ) else None
+        return (
+            self.value("performance_status", "ecog")
+            if not self.value("performance_status", "ambiguous")
+            else None
+        )
 
     def spine(self, i: int) -> bool:
         return is_spine(self.lesions[i].site)
@@ -159,7 +161,9 @@ class Context:
     @property
     def transplant(self) -> bool:
         p = self.patient
-        return p.liver_transplant_on is not None or "organ_transplant_other" in (p.comorbidities or [])
+        return p.liver_transplant_on is not None or "organ_transplant_other" in (
+            p.comorbidities or []
+        )
 
     def has(self, comorbidity: str) -> bool:
         return comorbidity in (self.patient.comorbidities or [])

@@ -90,24 +90,22 @@ def _recommendation(rec: Rec, lang: str, patient: Patient) -> Recommendation:
     dose = None
     if rec.dose is not None:
         value, unit, schedule = rec.dose
-        dose = Dose.model_construct(value=value, unit=unit, schedule=t(schedule, lang))
+        dose = Dose(value=value, unit=unit, schedule=t(schedule, lang))
         params.setdefault("dose", f"{value:g} {unit}")
-    # model_construct: every field is built here from validated rule output; re-validating
-    # each line would cost more than the rules themselves.
-    return Recommendation.model_construct(
+    return Recommendation(
         id=rec.id,
-        category=rec.category,  # type: ignore[arg-type]
-        status=rec.status,  # type: ignore[arg-type]
-        urgency=rec.urgency,  # type: ignore[arg-type]
+        category=rec.category,
+        status=rec.status,
+        urgency=rec.urgency,
         text=render(text_key, params, lang),
         rationale=_rationale(rec.reasons, lang),
         evidence=list(rec.evidence),
-        evidence_level=rec.evidence_level,  # type: ignore[arg-type]
+        evidence_level=rec.evidence_level,
         expert_opinion=rec.expert_opinion or rec.evidence_level == "expert_opinion",
         triggered_by=list(dict.fromkeys(rec.triggered_by)),
         drugs=list(rec.drugs),
         dose=dose,
-        modality=rec.modality,  # type: ignore[arg-type]
+        modality=rec.modality,
         lesion=rec.lesion,
     )
 
@@ -123,7 +121,9 @@ def _bone_metastasis(ctx: Context, lang: str) -> BoneMetastasisStatus:
     else:
         status = "none_known"
     timing = interval = months = None
-    detected = [lesion.detected_on for lesion in ctx.lesions if lesion.confirmed and lesion.detected_on]
+    detected = [
+        lesion.detected_on for lesion in ctx.lesions if lesion.confirmed and lesion.detected_on
+    ]
     if status == "confirmed" and detected and p.hcc.diagnosed_on:
         interval = (min(detected) - p.hcc.diagnosed_on).days
         months = round(interval / 30.4375, 1)
@@ -131,8 +131,8 @@ def _bone_metastasis(ctx: Context, lang: str) -> BoneMetastasisStatus:
     key = f"bm.{status}" + (f"_{timing}" if timing else "")
     text = render(key, {"days": interval, "months": months, "window": window}, lang)
     return BoneMetastasisStatus(
-        status=status,  # type: ignore[arg-type]
-        timing=timing,  # type: ignore[arg-type]
+        status=status,
+        timing=timing,
         interval_days=interval,
         interval_months=months,
         synchronous_window_days=window,
@@ -176,14 +176,16 @@ def _assess_scored(
         model_version=__version__,
         patient_id=patient.id,
         as_of=as_of or patient.as_of,
-        lang=lang,  # type: ignore[arg-type]
+        lang=lang,
         disclaimer=t("disclaimer", lang),
         scores=ctx.scored.scores,
         lesions=ctx.scored.lesions,
         bone_metastasis=_bone_metastasis(ctx, lang),
         recommendations=[_recommendation(rec, lang, patient) for rec in recs],
         prognosis=[
-            PrognosisItem(id=item.id, text=render(item.id, item.params, lang), evidence=list(item.evidence))
+            PrognosisItem(
+                id=item.id, text=render(item.id, item.params, lang), evidence=list(item.evidence)
+            )
             for item in prognosis(ctx)
         ],
         missing=[

@@ -47,23 +47,39 @@ def missing(ctx: Context) -> list[Gap]:
     by_fields: dict[tuple[str, ...], list[str]] = {}
     for item in ctx.scored.missing:
         if item.lesion is not None:
-            fields = [f"bone_lesions[{item.lesion}].{LESION_INPUT.get(n, n)}" for n in item.needs]
-            gaps.append(Gap("missing.lesion_score", fields, {
-                "score": Code(f"score.{item.score}"), "site": site(ctx.lesions[item.lesion].site),
-                "fields": ", ".join(fields)}))
+            paths = [f"bone_lesions[{item.lesion}].{LESION_INPUT.get(n, n)}" for n in item.needs]
+            gaps.append(
+                Gap(
+                    "missing.lesion_score",
+                    paths,
+                    {
+                        "score": Code(f"score.{item.score}"),
+                        "site": site(ctx.lesions[item.lesion].site),
+                        "fields": ", ".join(paths),
+                    },
+                )
+            )
             continue
-        fields = []
+        fields: list[str] = []
         for need in item.needs:
             for f in FIELD_OF_INPUT.get(need, need).split(", "):
                 if f not in fields:
                     fields.append(f)
         by_fields.setdefault(tuple(fields), []).append(item.score)
-    for fields, scores in by_fields.items():
-        gaps.append(Gap("missing.scores", list(fields), {
-            "fields": ", ".join(fields), "scores": [Code(f"score.{s}") for s in scores]}))
+    for field_key, scores in by_fields.items():
+        gaps.append(
+            Gap(
+                "missing.scores",
+                list(field_key),
+                {"fields": ", ".join(field_key), "scores": [Code(f"score.{s}") for s in scores]},
+            )
+        )
     p = ctx.patient
-    if p.karnofsky is None and p.ecog is not None and ctx.score("tokuhashi") is None and any(
-        ctx.spine(i) for i in range(len(ctx.lesions))
+    if (
+        p.karnofsky is None
+        and p.ecog is not None
+        and ctx.score("tokuhashi") is None
+        and any(ctx.spine(i) for i in range(len(ctx.lesions)))
     ):
         gaps.append(Gap("missing.karnofsky_ambiguous", ["karnofsky"], {"ecog": p.ecog}))
     if p.hcc.extrahepatic_sites is None and not ctx.confirmed_bm:

@@ -12,9 +12,14 @@ def palliative_ebrt(ctx: Context) -> list[Rec]:
     for i, lesion in enumerate(ctx.lesions):
         if not lesion.confirmed or lesion.pain in (None, "none"):
             continue
-        reasons = [Reason("reason.painful_lesion", {"site": site(lesion.site)}), Reason("reason.rt_regimens")]
+        reasons = [
+            Reason("reason.painful_lesion", {"site": site(lesion.site)}),
+            Reason("reason.rt_regimens"),
+        ]
         mirels = ctx.lesion_score(i, "mirels", "score") if ctx.long_bone(i) else None
-        if (mirels is not None and mirels >= 9) or (ctx.long_bone(i) and lesion.pathological_fracture):
+        if (mirels is not None and mirels >= 9) or (
+            ctx.long_bone(i) and lesion.pathological_fracture
+        ):
             reasons.append(Reason("reason.rt_after_fixation"))
         out.append(
             Rec(
@@ -58,8 +63,13 @@ def sbrt(ctx: Context) -> list[Rec]:
                 evidence_level="expert_opinion",
                 expert_opinion=True,
                 reasons=[
-                    Reason("reason.oligometastatic", {"n": n, "max": ctx.settings.oligometastatic_max}),
-                    Reason("reason.sbrt_spine", {"site": site(lesion.site), "grade": lesion.bilsky, "sins": sins}),
+                    Reason(
+                        "reason.oligometastatic", {"n": n, "max": ctx.settings.oligometastatic_max}
+                    ),
+                    Reason(
+                        "reason.sbrt_spine",
+                        {"site": site(lesion.site), "grade": lesion.bilsky, "sins": sins},
+                    ),
                     Reason("reason.sbrt_trial"),
                 ],
                 triggered_by=[f"bone_lesions[{i}]", "ecog", "hcc.intrahepatic_controlled"],

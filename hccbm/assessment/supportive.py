@@ -8,7 +8,11 @@ from hccbm.assessment.context import Context, Reason, Rec
 def _pain(ctx: Context) -> list[str]:
     s = ctx.patient.symptoms
     out = [f"symptoms.{k}" for k in ("bone_pain", "back_pain", "night_pain") if getattr(s, k)]
-    out += [f"bone_lesions[{i}].pain" for i, lesion in enumerate(ctx.lesions) if lesion.pain not in (None, "none")]
+    out += [
+        f"bone_lesions[{i}].pain"
+        for i, lesion in enumerate(ctx.lesions)
+        if lesion.pain not in (None, "none")
+    ]
     return out
 
 
@@ -67,7 +71,11 @@ def avoid_nsaids(ctx: Context) -> list[Rec]:
 def palliative_care(ctx: Context) -> list[Rec]:
     """Early palliative care for BCLC D, or when systemic therapy is excluded."""
     cp, points, ecog = ctx.child_pugh_class, ctx.child_pugh_points, ctx.ecog
-    excluded = cp == "C" or (cp == "B" and points is not None and points >= 8) or (ecog is not None and ecog >= 3)
+    excluded = (
+        cp == "C"
+        or (cp == "B" and points is not None and points >= 8)
+        or (ecog is not None and ecog >= 3)
+    )
     if not (ctx.bclc == "D" or excluded):
         return []
     return [

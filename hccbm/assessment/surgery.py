@@ -16,9 +16,13 @@ def spine_stabilisation(ctx: Context) -> list[Rec]:
         high = bool(ctx.lesion_score(i, "bilsky", "high_grade"))
         reasons = []
         if sins is not None and sins >= 13:
-            reasons.append(Reason("reason.sins_unstable", {"score": sins, "site": site(lesion.site)}))
+            reasons.append(
+                Reason("reason.sins_unstable", {"score": sins, "site": site(lesion.site)})
+            )
         if high and ctx.neuro_deficit:
-            reasons.append(Reason("reason.myelopathy", {"grade": lesion.bilsky, "site": site(lesion.site)}))
+            reasons.append(
+                Reason("reason.myelopathy", {"grade": lesion.bilsky, "site": site(lesion.site)})
+            )
         if not reasons:
             continue
         status, expert = "recommended", False
@@ -59,7 +63,11 @@ def separation_surgery(ctx: Context) -> list[Rec]:
                     evidence=("laufer2013_noms", "bilsky2010"),
                     evidence_level="expert_opinion",
                     expert_opinion=True,
-                    reasons=[Reason("reason.separation", {"grade": lesion.bilsky, "site": site(lesion.site)})],
+                    reasons=[
+                        Reason(
+                            "reason.separation", {"grade": lesion.bilsky, "site": site(lesion.site)}
+                        )
+                    ],
                     triggered_by=[f"bone_lesions[{i}].bilsky", "ecog"],
                     lesion=i,
                 )
@@ -71,7 +79,11 @@ def long_bone_judgement(ctx: Context) -> list[Rec]:
     """Mirels 8: borderline (about 15 %); clinical judgement (Mirels 1989)."""
     out = []
     for i, lesion in enumerate(ctx.lesions):
-        if ctx.long_bone(i) and ctx.lesion_score(i, "mirels", "score") == 8 and not lesion.pathological_fracture:
+        if (
+            ctx.long_bone(i)
+            and ctx.lesion_score(i, "mirels", "score") == 8
+            and not lesion.pathological_fracture
+        ):
             out.append(
                 Rec(
                     id="surgery.long_bone_judgement",

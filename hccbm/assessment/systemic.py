@@ -25,12 +25,26 @@ class Option:
 
 
 FIRST_LINE = (
-    Option("systemic.atezolizumab_bevacizumab", ("atezolizumab", "bevacizumab"), "recommended",
-           ("imbrave150_2020", "imbrave150_2022", "reig2022_bclc", "seed_review"), "rct"),
-    Option("systemic.durvalumab_tremelimumab", ("durvalumab", "tremelimumab"), "recommended",
-           ("himalaya2022", "himalaya2024_4y", "reig2022_bclc", "seed_review"), "rct"),
-    Option("systemic.durvalumab", ("durvalumab",), "consider", ("himalaya2022", "reig2022_bclc"), "rct"),
-    Option("systemic.lenvatinib", ("lenvatinib",), "consider", ("reflect2018", "reig2022_bclc"), "rct"),
+    Option(
+        "systemic.atezolizumab_bevacizumab",
+        ("atezolizumab", "bevacizumab"),
+        "recommended",
+        ("imbrave150_2020", "imbrave150_2022", "reig2022_bclc", "seed_review"),
+        "rct",
+    ),
+    Option(
+        "systemic.durvalumab_tremelimumab",
+        ("durvalumab", "tremelimumab"),
+        "recommended",
+        ("himalaya2022", "himalaya2024_4y", "reig2022_bclc", "seed_review"),
+        "rct",
+    ),
+    Option(
+        "systemic.durvalumab", ("durvalumab",), "consider", ("himalaya2022", "reig2022_bclc"), "rct"
+    ),
+    Option(
+        "systemic.lenvatinib", ("lenvatinib",), "consider", ("reflect2018", "reig2022_bclc"), "rct"
+    ),
     Option("systemic.sorafenib", ("sorafenib",), "consider", ("sharp2008", "reig2022_bclc"), "rct"),
 )
 SECOND_LINE = (
@@ -69,8 +83,9 @@ def _general_limits(ctx: Context) -> tuple[str | None, list[Reason], list[str]]:
     return cap, reasons, triggers
 
 
-def _option(ctx: Context, option: Option, cap: str | None, common: list[Reason],
-            common_triggers: list[str]) -> Rec:
+def _option(
+    ctx: Context, option: Option, cap: str | None, common: list[Reason], common_triggers: list[str]
+) -> Rec:
     status = option.status
     reasons = [Reason(f"trial.{option.id.split('.')[1]}")]
     triggers = list(common_triggers)
@@ -79,16 +94,22 @@ def _option(ctx: Context, option: Option, cap: str | None, common: list[Reason],
         if ctx.transplant:
             status = _worst(status, "not_recommended")
             reasons.append(Reason("reason.transplant_ici"))
-            triggers.append("liver_transplant_on" if ctx.patient.liver_transplant_on else "comorbidities")
+            triggers.append(
+                "liver_transplant_on" if ctx.patient.liver_transplant_on else "comorbidities"
+            )
         if ctx.has("autoimmune_disease"):
             status = _worst(status, "caution")
             reasons.append(Reason("reason.autoimmune_ici"))
             triggers.append("comorbidities")
-    if "bevacizumab" in drugs and (ctx.has("untreated_varices") or ctx.has("recent_variceal_bleeding")):
+    if "bevacizumab" in drugs and (
+        ctx.has("untreated_varices") or ctx.has("recent_variceal_bleeding")
+    ):
         status = _worst(status, "not_recommended")
         reasons.append(Reason("reason.varices_bevacizumab"))
         triggers.append("comorbidities")
-    if drugs & VEGF_PATHWAY and (ctx.has("poorly_controlled_hypertension") or ctx.has("heart_failure")):
+    if drugs & VEGF_PATHWAY and (
+        ctx.has("poorly_controlled_hypertension") or ctx.has("heart_failure")
+    ):
         status = _worst(status, "caution")
         reasons.append(Reason("reason.cardiovascular_vegf"))
         triggers.append("comorbidities")

@@ -4,10 +4,10 @@ spinal instability."""
 from __future__ import annotations
 
 from hccbm.assessment.context import (
-    SEVERE_HYPERCALCAEMIA_MMOL_L,
-    Context,
     HYPERCALCAEMIA_MMOL_L,
+    SEVERE_HYPERCALCAEMIA_MMOL_L,
     Code,
+    Context,
     Reason,
     Rec,
     site,
@@ -26,7 +26,8 @@ def mscc(ctx: Context) -> list[Rec]:
     reasons: list[Reason] = []
     if ctx.neuro_deficit:
         triggers.append("symptoms.frankel")
-        reasons.append(Reason("reason.neuro_deficit", {"frankel": ctx.patient.symptoms.frankel.upper()}))  # type: ignore[union-attr]
+        frankel = str(ctx.patient.symptoms.frankel).upper()
+        reasons.append(Reason("reason.neuro_deficit", {"frankel": frankel}))
     for i in range(len(ctx.lesions)):
         if ctx.spine(i) and ctx.lesion_score(i, "bilsky", "high_grade"):
             triggers.append(f"bone_lesions[{i}].bilsky")
@@ -85,7 +86,10 @@ def hypercalcaemia(ctx: Context) -> list[Rec]:
             triggered_by=["labs.calcium", "labs.albumin"],
             drugs=drugs,
             dose=dose,
-            params={"variant": key, "severity": Code("severity.severe" if severe else "severity.moderate")},
+            params={
+                "variant": key,
+                "severity": Code("severity.severe" if severe else "severity.moderate"),
+            },
         )
     ]
 
@@ -102,7 +106,9 @@ def long_bone_fixation(ctx: Context) -> list[Rec]:
         reasons = []
         triggers = []
         if mirels is not None and mirels >= 9:
-            reasons.append(Reason("reason.mirels_high", {"score": mirels, "site": site(lesion.site)}))
+            reasons.append(
+                Reason("reason.mirels_high", {"score": mirels, "site": site(lesion.site)})
+            )
             triggers.append(f"bone_lesions[{i}]")
         if lesion.pathological_fracture:
             reasons.append(Reason("reason.pathological_fracture", {"site": site(lesion.site)}))

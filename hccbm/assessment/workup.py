@@ -22,7 +22,9 @@ def bone_scan(ctx: Context) -> list[Rec]:
     signs = ctx.suspicion_signs()
     if not signs or ctx.confirmed_bm or ctx.neuro_deficit or ctx.patient.symptoms.back_pain:
         return []
-    reasons = [Reason("reason.suspicion", {"signs": [Code(f"sign.{s}") for s in _sign_codes(signs)]})]
+    reasons = [
+        Reason("reason.suspicion", {"signs": [Code(f"sign.{s}") for s in _sign_codes(signs)]})
+    ]
     reasons.append(Reason("reason.bone_scan_limits"))
     if _only_ct(ctx):
         reasons.append(Reason("reason.ct_not_enough"))
@@ -56,7 +58,9 @@ def mri_spine(ctx: Context) -> list[Rec]:
         return []  # urgent.mscc already asks for whole-spine MRI within 24 h
     triggers: list[str] = []
     reasons: list[Reason] = []
-    if ctx.patient.symptoms.back_pain:
+    spine_graded = any(ctx.spine(i) and lesion.bilsky for i, lesion in enumerate(ctx.lesions))
+    if ctx.patient.symptoms.back_pain and not spine_graded:
+        # back pain with a spine already graded on MRI does not ask for the same MRI again
         triggers.append("symptoms.back_pain")
         reasons.append(Reason("reason.back_pain"))
     ungraded = [i for i, lesion in enumerate(ctx.lesions) if ctx.spine(i) and lesion.bilsky is None]
@@ -100,7 +104,11 @@ def biopsy(ctx: Context) -> list[Rec]:
     i = _biopsy_candidate(ctx)
     if i is None:
         return []
-    why = "reason.curative_planned" if ctx.patient.hcc.curative_intent_planned else "reason.curable_liver"
+    why = (
+        "reason.curative_planned"
+        if ctx.patient.hcc.curative_intent_planned
+        else "reason.curable_liver"
+    )
     return [
         Rec(
             id="workup.biopsy",
@@ -109,7 +117,10 @@ def biopsy(ctx: Context) -> list[Rec]:
             urgency="soon",
             evidence=(SEED,),
             evidence_level="review",
-            reasons=[Reason("reason.solitary_unconfirmed", {"site": site(ctx.lesions[i].site)}), Reason(why)],
+            reasons=[
+                Reason("reason.solitary_unconfirmed", {"site": site(ctx.lesions[i].site)}),
+                Reason(why),
+            ],
             triggered_by=[f"bone_lesions[{i}].confirmed", "hcc"],
             modality="biopsy",
             lesion=i,
@@ -124,8 +135,15 @@ def confirm_lesion(ctx: Context) -> list[Rec]:
     for i, lesion in enumerate(ctx.lesions):
         if lesion.confirmed or i == skip:
             continue
-        reasons = [Reason("reason.unconfirmed", {"site": site(lesion.site),
-                                                 "modality": Code(f"modality.{lesion.modality or 'unknown'}")})]
+        reasons = [
+            Reason(
+                "reason.unconfirmed",
+                {
+                    "site": site(lesion.site),
+                    "modality": Code(f"modality.{lesion.modality or 'unknown'}"),
+                },
+            )
+        ]
         if lesion.modality == "ct":
             reasons.append(Reason("reason.ct_not_enough"))
         out.append(

@@ -52,19 +52,23 @@ def score_rows(assessment: Assessment, lang: str) -> list[dict[str, str]]:
                 continue
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
             parts.append(f"{t(f'code.field.{key}', lang)} {shown}")
-        rows.append({
-            "name": t(f"code.score.{name}", lang),
-            "value": ", ".join(parts),
-            "interpretation": interpretation(name, result.interpretation, lang),
-            "notes": t("sep.sentence", lang).join(t(k, lang, **p) for k, p in result.note_keys),
-            "evidence": ", ".join(result.evidence),
-        })
+        rows.append(
+            {
+                "name": t(f"code.score.{name}", lang),
+                "value": ", ".join(parts),
+                "interpretation": interpretation(name, result.interpretation, lang),
+                "notes": t("sep.sentence", lang).join(t(k, lang, **p) for k, p in result.note_keys),
+                "evidence": ", ".join(result.evidence),
+            }
+        )
     return rows
 
 
 def by_urgency(recs: list[Recommendation]) -> list[tuple[str, list[Recommendation]]]:
     """Recommendations grouped emergency → soon → routine, pathway order kept within a group."""
-    groups: dict[str, list[Recommendation]] = {u: [] for u in sorted(URGENCY_ORDER, key=URGENCY_ORDER.get)}  # type: ignore[arg-type]
+    groups: dict[str, list[Recommendation]] = {
+        u: [] for u in sorted(URGENCY_ORDER, key=lambda u: URGENCY_ORDER[u])
+    }
     for rec in recs:
         groups[rec.urgency].append(rec)
     return [(u, items) for u, items in groups.items() if items]
@@ -93,7 +97,9 @@ def to_html(assessment: Assessment, patient: Patient) -> str:
         "L": lambda key: t(f"label.{key}", lang),
         "status": lambda key: t(f"status.{key}", lang),
         "category": lambda key: t(f"category.{key}", lang),
-        "site": lambda name: name if name[0] in "CTLS" and name[1:].isdigit() else t(f"code.site.{name}", lang),
+        "site": lambda name: (
+            name if name[0] in "CTLS" and name[1:].isdigit() else t(f"code.site.{name}", lang)
+        ),
         "interp": lambda name, value: interpretation(name, value, lang),
         "scores": score_rows(assessment, lang),
         "groups": by_urgency(assessment.recommendations),

@@ -24,9 +24,14 @@ def print_text(assessment: Assessment, console: Console) -> None:
         for r in recs:
             status = t(f"status.{r.status}", lang)
             eo = f" [dim]({L('expert_opinion')})[/dim]" if r.expert_opinion else ""
-            console.print(f"[{STYLE[r.status]}]● {escape(status)}[/] {escape(r.text)}{eo}", highlight=False)
+            console.print(
+                f"[{STYLE[r.status]}]● {escape(status)}[/] {escape(r.text)}{eo}", highlight=False
+            )
             evidence = escape(f"[{', '.join(r.evidence)}]")
-            console.print(f"  [dim]{escape(L('why'))}: {escape(r.rationale)} {evidence}[/dim]", highlight=False)
+            console.print(
+                f"  [dim]{escape(L('why'))}: {escape(r.rationale)} {evidence}[/dim]",
+                highlight=False,
+            )
     table = Table(L("score"), L("result"), L("interpretation"), title=L("stage_liver"))
     for row in score_rows(assessment, lang):
         table.add_row(row["name"], row["value"], row["interpretation"])

@@ -210,8 +210,7 @@ class ScoreSpec:
         if isinstance(interpretation, float):
             interpretation = f"{interpretation:g}"
         note_keys = self.notes({**values, **shown}) if self.notes else []
-        # model_construct: the values come from the registered function, typed above.
-        return self.result_type.model_construct(
+        return self.result_type(
             name=self.name,
             components=components,
             interpretation=interpretation,

@@ -44,6 +44,8 @@ def _segment_means(
     each row exactly as the 1-D mean does (``np.add.reduceat`` sums in another order)."""
     size = hi - lo
     out = np.empty(size.size, dtype=np.float64)
+    if size.size == 0:
+        return out
     order = np.argsort(size, kind="stable")
     sizes, first = np.unique(size[order], return_index=True)
     for s, sel in zip(sizes.tolist(), np.split(order, first[1:]), strict=True):
@@ -51,56 +53,160 @@ def _segment_means(
     return out
 
 
-def _strict_groups(
+def _accept_exact(
+    mass: NDArray[np.float64], rows: NDArray[np.intp], lo: int, hi: int, tolerance: float
+) -> tuple[bool, bool, float]:
+    """The original per-group test: (tolerance holds, a sample has two peaks, mean)."""
+    m = mass[lo:hi]
+    mean = float(m.mean())
+    ok = not np.any(np.abs(m - mean) / mean > tolerance)
+    return ok, np.unique(rows[lo:hi]).size != hi - lo, mean
+
+
+def _sparse_max(x: NDArray[np.integer]) -> list[NDArray[np.integer]]:
+    """Sparse table: level k holds max(x[i : i + 2**k]) for every i that fits."""
+    table = [x]
+    k = 1
+    while 2 * k <= x.size:
+        prev = table[-1]
+        table.append(np.maximum(prev[:-k], prev[k:]))
+        k *= 2
+    return table
+
+
+def _range_max(
+    table: list[NDArray[np.integer]], lo: NDArray[np.intp], hi: NDArray[np.intp]
+) -> NDArray[np.integer]:
+    """max(x[lo_j : hi_j + 1]) for non-empty inclusive ranges, from a :func:`_sparse_max` table."""
+    level = np.zeros(lo.size, dtype=np.intp)
+    length = hi - lo + 1
+    while True:
+        up = (2 ** (level + 1)) <= length
+        if not up.any():
+            break
+        level += up
+    out = np.empty(lo.size, dtype=table[0].dtype)
+    for k in np.unique(level).tolist():
+        sel = level == k
+        out[sel] = np.maximum(table[k][lo[sel]], table[k][hi[sel] - 2**k + 1])
+    return out
+
+
+def _split_tree(
+    gaps: NDArray[np.float64],
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Every range the recursive largest-gap split can produce, as inclusive atom ranges
+    [left, right], one per gap (the range that gap splits). The split is a Cartesian tree of
+    the gaps: the range split at gap j ends at the nearest gap on the left that is ≥ g_j (the
+    first maximum wins ties, so it splits first) and the nearest gap on the right that is
+    > g_j. Both are found for all gaps at once by binary lifting over a sparse max table."""
+    m = gaps.size
+    # dense integer ranks keep the table small and the comparisons exact
+    rank = np.unique(gaps, return_inverse=True)[1].astype(np.int32)
+    table = _sparse_max(rank)
+    j = np.arange(m)
+    # left: skip blocks [pos − 2^k, pos) whose max < rank_j
+    pos = j.copy()
+    for k in range(len(table) - 1, -1, -1):
+        step = 1 << k
+        cand = pos - step
+        ok = cand >= 0
+        ok[ok] = table[k][cand[ok]] < rank[ok]
+        pos[ok] = cand[ok]
+    left = pos  # = (nearest left gap ≥ g_j) + 1, i.e. the first atom of the range
+    # right: skip blocks [pos, pos + 2^k) whose max ≤ rank_j
+    pos = j + 1
+    for k in range(len(table) - 1, -1, -1):
+        step = 1 << k
+        ok = pos + step <= m
+        ok[ok] = table[k][pos[ok]] <= rank[ok]
+        pos[ok] += step
+    return left, pos  # pos = nearest right gap > g_j (or m) = last atom of the range
+
+
+def _split_groups(
     mass: NDArray[np.float64],
     rows: NDArray[np.intp],
     tolerance: float,
     strict: bool,
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.bool_]]:
-    """The accepted groups [lo, hi) of the sorted masses, their means and whether a sample has
-    two peaks in them. Breadth-first version of the recursive split: every round splits all
-    pending groups at once at their largest gap (first one on ties) and tests both sides."""
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]:
+    """Accepted groups [lo, hi) of the sorted masses and whether a sample has two peaks in them.
+
+    The recursion visits the ranges of its split tree top-down and stops at the first accepted
+    one on each path (the whole range is split without a test). So every range of the tree is
+    tested at once and the accepted groups are the maximal accepted ranges. Ranges are over
+    distinct masses ("atoms"): a zero gap is never the largest unless the range holds a single
+    mass value; such a rejected value is split one peak at a time, as the recursion does."""
     n = mass.size
-    # prev[i]: the previous position (in mass order) holding a peak of the same sample, or -1;
-    # a range [lo, hi) has two peaks of one sample iff max(prev[lo:hi]) >= lo
+    estart = np.flatnonzero(np.r_[True, mass[1:] != mass[:-1], True])  # atom → first element
+    values = mass[estart[:-1]]
+    n_atoms = values.size
+    # prev[i]: previous position (in mass order) of a peak of the same sample, or -1; a range
+    # [lo, hi) has two peaks of one sample iff max(prev[lo:hi]) >= lo
     by_row = np.argsort(rows, kind="stable")
     same = rows[by_row[1:]] == rows[by_row[:-1]]
     prev = np.full(n, -1, dtype=np.intp)
     prev[by_row[1:][same]] = by_row[:-1][same]
-    gaps = np.diff(mass)
-    acc_lo: list[NDArray[np.intp]] = []
-    acc_hi: list[NDArray[np.intp]] = []
-    acc_mean: list[NDArray[np.float64]] = []
-    acc_dup: list[NDArray[np.bool_]] = []
-    lo = np.zeros(1, dtype=np.intp)
-    hi = np.full(1, n, dtype=np.intp)
-    while lo.size:
-        gi, gseg, gstart = _concat_ranges(lo, hi - 1)
-        g = gaps[gi]
-        at_max = np.flatnonzero(g == np.maximum.reduceat(g, gstart)[gseg])
-        first = at_max[np.r_[True, gseg[at_max[1:]] != gseg[at_max[:-1]]]]
-        cut = gi[first] + 1
-        c_lo = np.concatenate([lo, cut])
-        c_hi = np.concatenate([cut, hi])
-        mean = _segment_means(mass, c_lo, c_hi)
-        # |m − mean|/mean is monotone in m, so the sorted ends decide the tolerance test
-        too_wide = (np.abs(mass[c_lo] - mean) / mean > tolerance) | (
-            np.abs(mass[c_hi - 1] - mean) / mean > tolerance
-        )
-        ci, _, cstart = _concat_ranges(c_lo, c_hi)
-        dup = np.maximum.reduceat(prev[ci], cstart) >= c_lo
-        ok = ~too_wide & ~dup if strict else ~too_wide
-        ok |= c_hi - c_lo == 1
-        acc_lo.append(c_lo[ok])
-        acc_hi.append(c_hi[ok])
-        acc_mean.append(mean[ok])
-        acc_dup.append(dup[ok])
-        lo, hi = c_lo[~ok], c_hi[~ok]
+    atom_prev = np.maximum.reduceat(prev, estart[:-1])
+    # candidate ranges: one per gap, then the single atoms; the root (everything) is not tested
+    if n_atoms > 1:
+        gl, gr = _split_tree(np.diff(values))
+        root = (gl == 0) & (gr == n_atoms - 1)
+        gl, gr = gl[~root], gr[~root]
+    else:
+        gl = gr = np.empty(0, dtype=np.intp)
+    atoms = np.arange(n_atoms) if n_atoms > 1 else np.empty(0, dtype=np.intp)
+    L = np.concatenate([gl, atoms])
+    R = np.concatenate([gr, atoms])
+    lo, hi = estart[L], estart[R + 1]
+    size = hi - lo
+    dup = _range_max(_sparse_max(atom_prev), L, R) >= lo
+    # tolerance on a mean from extended-precision prefix sums; ranges whose test is within the
+    # rounding bound of the threshold are redone exactly as the recursion does
+    ld = np.longdouble
+    csum = np.concatenate([np.zeros(1, ld), np.cumsum(values.astype(ld) * np.diff(estart))])
+    mean = ((csum[R + 1] - csum[L]) / size).astype(np.float64)
+    r_lo = np.abs(values[L] - mean) / mean
+    r_hi = np.abs(values[R] - mean) / mean
+    u = float(np.finfo(ld).eps)
+    rel_err = 4 * (n_atoms + 2) * u * (csum[R + 1] / size).astype(np.float64) / mean
+    margin = 4 * (rel_err + 4 * np.finfo(np.float64).eps) * (1 + np.maximum(r_lo, r_hi))
+    unsure = np.flatnonzero(
+        (np.abs(r_lo - tolerance) <= margin) | (np.abs(r_hi - tolerance) <= margin)
+    )
+    too_wide = (r_lo > tolerance) | (r_hi > tolerance)
+    for k in unsure.tolist():
+        too_wide[k] = not _accept_exact(mass, rows, int(lo[k]), int(hi[k]), tolerance)[0]
+    ok = ~too_wide & ~dup if strict else ~too_wide
+    ok |= size == 1
+    # maximal accepted ranges (the family is laminar): not inside an earlier (L asc, R desc) one
+    acc = np.flatnonzero(ok)
+    acc = acc[np.lexsort((-R[acc], L[acc]))]
+    reach = np.maximum.accumulate(R[acc])
+    top = acc[np.r_[True, R[acc][1:] > reach[:-1]]]
+    out_lo, out_hi, out_dup = [lo[top]], [hi[top]], [dup[top]]
+    # single mass values that no accepted range covers (rejected down to the leaf)
+    covered = np.zeros(n_atoms + 1, dtype=np.intp)
+    np.add.at(covered, L[top], 1)
+    np.add.at(covered, R[top] + 1, -1)
+    bare = np.flatnonzero(np.cumsum(covered[:-1]) == 0)
+    for a in bare.tolist():
+        lo0, hi0 = int(estart[a]), int(estart[a + 1])
+        # the first zero gap splits off one peak at a time (a single peak is accepted)
+        for j in range(lo0 + 1, hi0):
+            out_lo.append(np.array([j - 1]))
+            out_hi.append(np.array([j]))
+            out_dup.append(np.zeros(1, dtype=bool))
+            tol_ok, has_dup, _ = _accept_exact(mass, rows, j, hi0, tolerance)
+            if hi0 - j == 1 or (tol_ok and not (strict and has_dup)):
+                out_lo.append(np.array([j]))
+                out_hi.append(np.array([hi0]))
+                out_dup.append(np.array([has_dup and hi0 - j > 1]))
+                break
     return (
-        np.concatenate(acc_lo),
-        np.concatenate(acc_hi),
-        np.concatenate(acc_mean),
-        np.concatenate(acc_dup),
+        np.concatenate(out_lo).astype(np.intp),
+        np.concatenate(out_hi).astype(np.intp),
+        np.concatenate(out_dup).astype(bool),
     )
 
 
@@ -123,9 +229,11 @@ def bin_peaks(peaks: PeakTable, method: str = "strict", tolerance: float = 0.002
     out_mass = mass.copy()
     keep = np.ones(n, dtype=bool)
     if n > 1:
-        lo, hi, mean, dup = _strict_groups(mass, rows, tolerance, method == "strict")
-        idx, seg, _ = _concat_ranges(lo, hi)
-        out_mass[idx] = mean[seg]
+        lo, hi, dup = _split_groups(mass, rows, tolerance, method == "strict")
+        multi = hi - lo > 1  # a single peak's mean is its mass
+        lo_m, hi_m = lo[multi], hi[multi]
+        idx, seg, _ = _concat_ranges(lo_m, hi_m)
+        out_mass[idx] = _segment_means(mass, lo_m, hi_m)[seg]
         if method == "relaxed" and dup.any():
             # keep the highest peak of each sample (ties: the lowest mass position)
             di, dseg, _ = _concat_ranges(lo[dup], hi[dup])

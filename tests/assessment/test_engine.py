@@ -16,7 +16,9 @@ from hccbm.i18n import catalog, placeholders
 from hccbm.patient import Patient
 from hccbm.scores import REGISTRY
 
-EXAMPLES = sorted(p.name for p in resources.files("hccbm.examples").iterdir() if p.name.endswith(".json"))
+EXAMPLES = sorted(
+    p.name for p in resources.files("hccbm.examples").iterdir() if p.name.endswith(".json")
+)
 
 
 def load(name: str) -> Patient:
@@ -40,8 +42,20 @@ def test_english_and_chinese_have_the_same_structure(name: str) -> None:
     en, zh = assess(patient, lang="en"), assess(patient, lang="zh")
 
     def skeleton(a: Any) -> list[tuple[Any, ...]]:
-        return [(r.id, r.category, r.status, r.urgency, tuple(r.drugs), r.dose and r.dose.value, r.modality,
-                 r.lesion, tuple(r.evidence)) for r in a.recommendations]
+        return [
+            (
+                r.id,
+                r.category,
+                r.status,
+                r.urgency,
+                tuple(r.drugs),
+                r.dose and r.dose.value,
+                r.modality,
+                r.lesion,
+                tuple(r.evidence),
+            )
+            for r in a.recommendations
+        ]
 
     assert skeleton(en) == skeleton(zh)
     assert [m.id for m in en.missing] == [m.id for m in zh.missing]
@@ -78,22 +92,49 @@ def test_every_score_evidence_id_resolves() -> None:
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_every_cited_evidence_id_resolves(name: str) -> None:
     a = assess(load(name))
-    cited = {e for r in a.recommendations for e in r.evidence} | {e for p in a.prognosis for e in p.evidence}
+    cited = {e for r in a.recommendations for e in r.evidence} | {
+        e for p in a.prognosis for e in p.evidence
+    }
     assert cited and all(exists(e) for e in cited), sorted(e for e in cited if not exists(e))
 
 
 def test_contract_keys(tmp_path: Path) -> None:
     data = hccbm.assess(load("demo-001.json")).model_dump(mode="json")
-    assert data["scores"]["child_pugh"]["points"] == 7 and data["scores"]["child_pugh"]["class"] == "B"
-    assert isinstance(data["scores"]["albi"]["score"], float) and data["scores"]["albi"]["grade"] == 2
+    assert (
+        data["scores"]["child_pugh"]["points"] == 7 and data["scores"]["child_pugh"]["class"] == "B"
+    )
+    assert (
+        isinstance(data["scores"]["albi"]["score"], float) and data["scores"]["albi"]["grade"] == 2
+    )
     assert data["scores"]["bclc"]["stage"] == "C"
     assert data["lesions"][0]["sins"]["category"] == "indeterminate"
     assert data["lesions"][0]["bilsky"]["high_grade"] is False
     for rec in data["recommendations"]:
-        assert {"id", "category", "status", "urgency", "text", "rationale", "evidence", "triggered_by",
-                "drugs", "dose", "modality", "lesion"} <= set(rec)
-        assert rec["id"].split(".")[0] in {"urgent", "workup", "systemic", "bma", "radiotherapy", "surgery",
-                                           "supportive", "referral", "monitoring"}
+        assert {
+            "id",
+            "category",
+            "status",
+            "urgency",
+            "text",
+            "rationale",
+            "evidence",
+            "triggered_by",
+            "drugs",
+            "dose",
+            "modality",
+            "lesion",
+        } <= set(rec)
+        assert rec["id"].split(".")[0] in {
+            "urgent",
+            "workup",
+            "systemic",
+            "bma",
+            "radiotherapy",
+            "surgery",
+            "supportive",
+            "referral",
+            "monitoring",
+        }
     assert data["recommendations"][-1]["id"] == "referral.mdt"
 
 

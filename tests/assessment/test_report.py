@@ -29,7 +29,11 @@ def patient() -> Patient:
 def test_html_report_sections(lang: str) -> None:
     p = patient()
     html = to_html(assess(p, lang=lang), p)
-    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "http" not in html.split("<body>")[0]
+    assert (
+        html.startswith("<!DOCTYPE html>")
+        and "<script" not in html
+        and "http" not in html.split("<body>")[0]
+    )
     a = assess(p, lang=lang)
     assert html.count(a.disclaimer) == 2
     for rec in a.recommendations:
@@ -55,7 +59,9 @@ def test_cli_assess_formats(tmp_path: Path) -> None:
     result = runner.invoke(app, ["assess", DEMO, "--lang", "zh"])
     assert result.exit_code == 0 and "推荐" in result.output and "临床医生" in result.output
     out = tmp_path / "r.html"
-    assert runner.invoke(app, ["assess", DEMO, "--format", "html", "--out", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["assess", DEMO, "--format", "html", "--out", str(out)]).exit_code == 0
+    )
     assert "<html" in out.read_text()
     assert runner.invoke(app, ["assess", DEMO, "--lang", "fr"]).exit_code == 2
     assert runner.invoke(app, ["assess", DEMO, "--as-of", "2026-13-01"]).exit_code == 2
@@ -72,7 +78,9 @@ def _chromium() -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_html_report_renders_in_headless_chromium(lang: str, tmp_path: Path, artifacts_dir: Path) -> None:
+def test_html_report_renders_in_headless_chromium(
+    lang: str, tmp_path: Path, artifacts_dir: Path
+) -> None:
     browser = _chromium()
     if browser is None:
         if os.environ.get("CI"):
@@ -84,10 +92,24 @@ def test_html_report_renders_in_headless_chromium(lang: str, tmp_path: Path, art
     shot = artifacts_dir / f"assessment-report-{lang}.png"
     shot.unlink(missing_ok=True)
     subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", "--window-size=1200,2400",
-         f"--screenshot={shot}", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=1200,2400",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     assert shot.exists() and shot.stat().st_size > 20_000

@@ -1,4 +1,4 @@
-"""Alembic environment: uses the connection handed over by :func:`hccbm.service.migrations.upgrade`."""
+"""Alembic environment: uses the connection handed over by ``migrations.upgrade``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,111 @@
+"""The application factory: settings → database (migrated) → routers, middleware, handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from hccbm import __version__
+from hccbm.service import audit, logs
+from hccbm.service.api import assessments, auth, evidence, patients, scores
+from hccbm.service.auth import LoginLimiter
+from hccbm.service.db import Database
+from hccbm.service.middleware import ServiceMiddleware
+from hccbm.service.migrations import upgrade
+from hccbm.service.settings import Settings, get_settings
+from hccbm.service.validation import InvalidInput, request_errors
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger(logs.LOGGER)
+
+
+def _audit_invalid(request: Request, detail: str) -> None:
+    who = request.scope.get("state", {}).get("principal")
+    if who is None:
+        return  # unauthenticated requests are refused (and audited) before validation matters
+    action = {"POST": "C", "PUT": "U", "DELETE": "D"}.get(request.method, "R")
+    audit.record_alone(request, who, action=action, subtype="validate",
+                       outcome=audit.MINOR_FAILURE, desc=f"422 {detail}")  # fmt: skip
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured application; migrates (and optionally seeds) the database on creation."""
+    settings = settings or get_settings()
+    logs.configure(settings.log_level)
+    database = Database(settings.database_url, busy_timeout=settings.sqlite_busy_timeout,
+                        pool_size=settings.pool_size)  # fmt: skip
+    if settings.migrate_on_start:
+        upgrade(database.engine)
+    seeded: tuple[str, str] | None = None
+    if settings.seed_demo:
+        from hccbm.service.seed import seed
+
+        with database.sessions() as db:
+            added, seeded = seed(db)
+        log.info("seeded demo data", extra={"event": f"{added} patients"})
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="hccbm service",
+        version=__version__,
+        description="Decision support for bone metastasis of HCC. hccbm supports decisions; "
+        "the clinician decides.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.seeded_credentials = seeded
+    app.state.login_limiter = LoginLimiter(settings.login_max_failures,
+                                           settings.login_window_seconds)  # fmt: skip
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+        _audit_invalid(request, exc.detail)
+        return JSONResponse({"detail": exc.detail, "errors": exc.errors}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        _audit_invalid(request, "invalid request")
+        return JSONResponse(
+            {"detail": "invalid request", "errors": request_errors(exc.errors())}, status_code=422
+        )
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, Any]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        """Readiness: the database answers and is migrated."""
+        try:
+            with database.engine.connect() as conn:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready", "schema": revision})
+
+    for module in (auth, patients, assessments, scores, evidence):
+        app.include_router(module.router)
+    try:
+        from hccbm.service import web
+    except ImportError:  # pragma: no cover - the web pages are optional
+        web = None  # type: ignore[assignment]
+    if web is not None:
+        app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
