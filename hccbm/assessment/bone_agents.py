@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hccbm.assessment.context import HYPERCALCAEMIA_MMOL_L, Context, Reason, Rec
+from hccbm.assessment.context import Context, Reason, Rec
+from hccbm.assessment.triggers import HYPERCALCAEMIA_MMOL_L
 from hccbm.scores import zoledronic_acid_dose
 
 #: Denosumab hypocalcaemia risk is highest below this clearance (Xgeva label, FDA 2014).

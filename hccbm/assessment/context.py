@@ -9,14 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hccbm.assessment.triggers import SIGNS
 from hccbm.patient.model import BoneLesion, Patient
 from hccbm.patient.sites import LIMB_SITES, is_spine
 from hccbm.scores.core import ScoreResult
 from hccbm.scores.patient_scores import PatientScores
-
-#: Corrected calcium (mmol/L) from which the pathway speaks of hypercalcaemia (care-pathway §2).
-HYPERCALCAEMIA_MMOL_L = 3.0
-SEVERE_HYPERCALCAEMIA_MMOL_L = 3.5
 
 
 @dataclass(frozen=True)
@@ -73,6 +70,8 @@ class Context:
     patient: Patient
     scored: PatientScores
     settings: Settings
+    #: This patient's row of :func:`hccbm.assessment.triggers.workup_triggers`.
+    triggers: dict[str, bool] = field(default_factory=dict)
 
     def score(self, name: str) -> ScoreResult | None:
         return self.scored.scores.get(name)
@@ -137,25 +136,19 @@ class Context:
         return None if result is None else getattr(result, attr, None)
 
     def suspicion_signs(self) -> list[str]:
-        """The seed's clinical signs that raise suspicion of bone metastasis (care-pathway §3)."""
-        p = self.patient
+        """The fields behind the suspicion signs that fired (care-pathway §3; triggers.py)."""
         signs = []
-        if p.symptoms.bone_pain:
-            signs.append("symptoms.bone_pain")
-        if p.symptoms.night_pain:
-            signs.append("symptoms.night_pain")
-        if p.symptoms.back_pain:
-            signs.append("symptoms.back_pain")
-        if self.neuro_deficit:
-            signs.append("symptoms.frankel")
-        signs += [
-            f"bone_lesions[{i}].pathological_fracture"
-            for i, lesion in enumerate(self.lesions)
-            if lesion.pathological_fracture
-        ]
-        ca = self.corrected_calcium
-        if ca is not None and ca >= HYPERCALCAEMIA_MMOL_L:
-            signs.append("labs.calcium")
+        for column, path in SIGNS.items():
+            if not self.triggers.get(column):
+                continue
+            if column == "sign_pathological_fracture":
+                signs += [
+                    f"bone_lesions[{i}].pathological_fracture"
+                    for i, lesion in enumerate(self.lesions)
+                    if lesion.pathological_fracture
+                ]
+            else:
+                signs.append(path)
         return signs
 
     @property

@@ -32,8 +32,10 @@ from hccbm.assessment.model import (
     Recommendation,
 )
 from hccbm.assessment.prognosis import prognosis
+from hccbm.assessment.triggers import workup_triggers
 from hccbm.i18n import t
 from hccbm.patient import Patient
+from hccbm.scores.columns import flatten
 from hccbm.scores.patient_scores import PatientScores, score_patients
 
 Rule = Callable[[Context], list[Rec]]
@@ -161,16 +163,27 @@ def assess_many(
     """Assess many patients; each score is computed once over all of them (vectorised), then the
     rules run per patient. ``assess`` is this with one patient, so both give the same answers."""
     settings = settings or Settings()
+    columns = flatten(patients)
+    triggers = workup_triggers(columns[0]) if patients else {}
     return [
-        _assess_scored(patient, scored, as_of, lang, settings)
-        for patient, scored in zip(patients, score_patients(patients), strict=True)
+        _assess_scored(
+            patient, scored, {k: bool(v[i]) for k, v in triggers.items()}, as_of, lang, settings
+        )
+        for i, (patient, scored) in enumerate(
+            zip(patients, score_patients(patients, columns), strict=True)
+        )
     ]
 
 
 def _assess_scored(
-    patient: Patient, scored: PatientScores, as_of: dt.date | None, lang: str, settings: Settings
+    patient: Patient,
+    scored: PatientScores,
+    triggers: dict[str, bool],
+    as_of: dt.date | None,
+    lang: str,
+    settings: Settings,
 ) -> Assessment:
-    ctx = Context(patient=patient, scored=scored, settings=settings)
+    ctx = Context(patient=patient, scored=scored, settings=settings, triggers=triggers)
     recs = [rec for section in SECTIONS for rule in section for rec in rule(ctx)]
     return Assessment(
         model_version=__version__,

@@ -4,15 +4,16 @@ spinal instability."""
 from __future__ import annotations
 
 from hccbm.assessment.context import (
-    HYPERCALCAEMIA_MMOL_L,
-    SEVERE_HYPERCALCAEMIA_MMOL_L,
     Code,
     Context,
     Reason,
     Rec,
     site,
 )
+from hccbm.assessment.triggers import HYPERCALCAEMIA_MMOL_L
 
+#: Above this corrected calcium (mmol/L) hypercalcaemia is severe (care-pathway §2).
+SEVERE_HYPERCALCAEMIA_MMOL_L = 3.5
 #: Zoledronic acid needs no renal adjustment for hypercalcaemia below this creatinine (label).
 ZA_HCM_CREATININE_LIMIT_MG_DL = 4.5
 
@@ -22,6 +23,8 @@ def mscc(ctx: Context) -> list[Rec]:
 
     Bilsky 2010, NOMS (Laufer 2013), Patchell 2005, NICE NG234 recs 1.5.2 and 1.8.1.
     """
+    if not ctx.triggers.get("trigger_mscc"):
+        return []
     triggers: list[str] = []
     reasons: list[Reason] = []
     if ctx.neuro_deficit:

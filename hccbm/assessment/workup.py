@@ -19,9 +19,9 @@ def _only_ct(ctx: Context) -> bool:
 
 def bone_scan(ctx: Context) -> list[Rec]:
     """Suspicion without known metastasis and without focal neurological signs: bone scan first."""
-    signs = ctx.suspicion_signs()
-    if not signs or ctx.confirmed_bm or ctx.neuro_deficit or ctx.patient.symptoms.back_pain:
+    if not ctx.triggers.get("trigger_bone_scan"):
         return []
+    signs = ctx.suspicion_signs()
     reasons = [
         Reason("reason.suspicion", {"signs": [Code(f"sign.{s}") for s in _sign_codes(signs)]})
     ]
@@ -54,8 +54,8 @@ def _sign_codes(signs: list[str]) -> list[str]:
 
 def mri_spine(ctx: Context) -> list[Rec]:
     """Spine symptoms, or a spine lesion without a Bilsky grade: MRI (care-pathway §3, §10)."""
-    if ctx.neuro_deficit:
-        return []  # urgent.mscc already asks for whole-spine MRI within 24 h
+    if not ctx.triggers.get("trigger_mri_spine"):
+        return []  # with a deficit, urgent.mscc already asks for whole-spine MRI within 24 h
     triggers: list[str] = []
     reasons: list[Reason] = []
     spine_graded = any(ctx.spine(i) and lesion.bilsky for i, lesion in enumerate(ctx.lesions))

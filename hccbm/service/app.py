@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
@@ -106,6 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         web = None  # type: ignore[assignment]
     if web is not None:
         app.include_router(web.router)
+
+        @app.exception_handler(web.LoginRequired)
+        async def login_required(_request: Request, _exc: Exception) -> RedirectResponse:
+            return RedirectResponse("/login", status_code=303)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -55,15 +55,16 @@ def trim(
 def transform_intensity(Y: Array, method: str = "sqrt") -> Array:
     """MALDIquant ``transformIntensity``: elementwise sqrt/log; negatives clipped to 0 first."""
     _check_choice("transform", method, TRANSFORMS)
-    Z = np.clip(as_2d(Y), 0, None)
+    Z = np.clip(as_2d(Y), 0, None)  # a new array: float results can be written in place
+    out = Z if np.issubdtype(Z.dtype, np.floating) else None
     if method == "sqrt":
-        return np.sqrt(Z)
+        return np.sqrt(Z, out=out)
     if method == "log":
-        return np.log(Z)
+        return np.log(Z, out=out)
     if method == "log2":
-        return np.log2(Z)
+        return np.log2(Z, out=out)
     if method == "log10":
-        return np.log10(Z)
+        return np.log10(Z, out=out)
     return Z
 
 

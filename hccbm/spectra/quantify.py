@@ -183,7 +183,7 @@ def _split_groups(
     acc = np.flatnonzero(ok)
     acc = acc[np.lexsort((-R[acc], L[acc]))]
     reach = np.maximum.accumulate(R[acc])
-    top = acc[np.r_[True, R[acc][1:] > reach[:-1]]]
+    top = acc[np.r_[True, R[acc][1:] > reach[:-1]]] if acc.size else acc
     out_lo, out_hi, out_dup = [lo[top]], [hi[top]], [dup[top]]
     # single mass values that no accepted range covers (rejected down to the leaf)
     covered = np.zeros(n_atoms + 1, dtype=np.intp)

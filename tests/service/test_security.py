@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import logging
 import re
 from typing import Any
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hccbm.service.auth import issue
+from hccbm.service.logs import JsonFormatter
 from hccbm.service.models import AuditEvent, Credential, User
 from tests.service.conftest import PASSWORD, example, store
 
@@ -210,13 +213,22 @@ def test_admin_creates_users(client: TestClient, users: dict[str, dict[str, str]
 
 
 def test_logs_are_json_without_patient_identifiers(
-    client: TestClient, clinician: dict[str, str], capsys: pytest.CaptureFixture[str]
+    client: TestClient, clinician: dict[str, str]
 ) -> None:
     logger = logging.getLogger("hccbm.service")
     logger.setLevel("INFO")
-    store(client, clinician, display_name="Huang Identifiable", mrn="MRN-998877")
-    client.get("/api/v1/patients", params={"q": "Huang Identifiable"}, headers=clinician)
-    err = capsys.readouterr().err
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    try:
+        store(client, clinician, display_name="Huang Identifiable", mrn="MRN-998877")
+        client.get("/api/v1/patients", params={"q": "Huang Identifiable"}, headers=clinician)
+        client.get("/api/v1/patients/demo-001", headers=clinician)
+    finally:
+        logger.removeHandler(handler)
+    err = stream.getvalue()
+    assert [json.loads(line)["status"] for line in err.splitlines()] == [201, 200, 404]
     lines = [line for line in err.splitlines() if line.startswith("{")]
     assert lines and all('"route"' in line for line in lines if '"request"' in line)
     assert "Huang" not in err and "MRN-998877" not in err and "demo-001" not in err

@@ -149,3 +149,50 @@ def test_segment_means_bit_identical_to_np_mean() -> None:
     hi = lo + size
     expected = np.array([float(v[a:b].mean()) for a, b in zip(lo, hi, strict=True)])
     assert np.array_equal(_segment_means(v, lo, hi), expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(0, 3)),
+        min_size=0,
+        max_size=40,
+    ),
+    method=st.sampled_from(["strict", "relaxed"]),
+    tol=st.sampled_from([1e-6, 1e-3, 2.5e-3, 0.01]),
+)
+def test_bin_peaks_matches_reference_on_a_grid(
+    data: list[tuple[int, int, int]], method: str, tol: float
+) -> None:
+    # few distinct masses: equal masses, tied gaps and repeated (sample, mass) pairs
+    row = np.array([d[0] for d in data], dtype=np.intp)
+    mass = 1000.0 + 0.75 * np.array([d[1] for d in data], dtype=np.float64)
+    inten = np.array([d[2] for d in data], dtype=np.float64)
+    pk = PeakTable(row, mass, inten, inten, 4)
+    _assert_same(bin_peaks(pk, method, tol), _bin_peaks_reference(pk, method, tol))
+
+
+@pytest.mark.parametrize("nudge", [-1, 0, 1])
+def test_bin_peaks_tolerance_boundary(nudge: int) -> None:
+    # tolerance equal (to the last bit) to the group's deviation: decided exactly as before
+    m = np.array([1000.0, 1000.7, 1001.9, 3000.0])
+    mean = float(m[:3].mean())
+    tol = float(np.abs(m[0] - mean) / mean)
+    tol = float(np.nextafter(tol, np.inf if nudge > 0 else -np.inf)) if nudge else tol
+    pk = PeakTable(np.array([0, 1, 2, 0]), m, np.ones(4), np.ones(4), 3)
+    for method in ("strict", "relaxed"):
+        _assert_same(bin_peaks(pk, method, tol), _bin_peaks_reference(pk, method, tol))
+
+
+def test_bin_peaks_boundary_needs_the_exact_mean() -> None:
+    # here a differently summed mean is 1 ulp off and would flip the test at tol = deviation
+    m = np.array(
+        [1000.0849590134363, 1000.3728498294987, 1001.8461553344438, 1001.9415685347227]
+        + [1002.0118732440809, 3000.0]
+    )
+    mean = float(m[:5].mean())
+    tol = float(np.abs(m[0] - mean) / mean)
+    pk = PeakTable(np.array([0, 1, 2, 3, 4, 0]), m, np.ones(6), np.ones(6), 5)
+    b = bin_peaks(pk, "strict", tol)
+    _assert_same(b, _bin_peaks_reference(pk, "strict", tol))
+    assert b.bin_masses.tolist() == [mean, 3000.0]

@@ -1,0 +1,1 @@
+"""Research cohorts: input, synthetic data, screening, statistics, prediction models and reports."""
