@@ -14,10 +14,11 @@ MELD 3.0 cap example, sodium 172 mmol/L in a MELD-Na example).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -101,14 +102,37 @@ class Analyte:
         )
 
 
+@functools.cache
+def _ucum_parser() -> Any:
+    # Loaded only when a unit is rejected: the UCUM grammar takes ~0.3 s to build.
+    from ucumvert import get_ucum_parser
+
+    return get_ucum_parser()
+
+
+def is_valid_ucum(unit: str) -> bool:
+    """Whether ``unit`` is syntactically valid UCUM (ucumvert's grammar)."""
+    try:
+        _ucum_parser().parse(unit)
+    except Exception:  # lark raises several exception types for invalid input
+        return False
+    return True
+
+
 def unknown_unit_message(analyte: Analyte, unit: str) -> str:
-    """Explain why a unit was rejected, listing the accepted ones (and a case hint)."""
+    """Explain why a unit was rejected, listing the accepted ones (and a hint)."""
     accepted = ", ".join(analyte.accepted)
     hint = ""
     for candidate in analyte.accepted:
         if candidate.lower() == unit.lower():
             hint = f" (UCUM codes are case-sensitive: did you mean {candidate!r}?)"
             break
+    else:
+        hint = (
+            " (a valid UCUM code, but not a unit hccbm converts for this analyte)"
+            if is_valid_ucum(unit)
+            else " (not a valid UCUM code)"
+        )
     return f"unit {unit!r} is not accepted for {analyte.name}; accepted: {accepted}{hint}"
 
 

@@ -101,3 +101,12 @@ def test_parse_quantity_needs_a_unit() -> None:
     with pytest.raises(ValueError, match="no unit"):
         parse_quantity("2.8")
     assert parse_quantity("1.5", "{INR}") == (1.5, "{INR}")
+
+
+def test_unit_message_says_whether_the_code_is_valid_ucum() -> None:
+    # ucumvert parses "mmol/L" (valid UCUM, wrong dimension for bilirubin here) but not "IU/mL"
+    # (UCUM writes international units as [IU] or [iU]).
+    with pytest.raises(UnitError, match="valid UCUM code, but not a unit"):
+        convert("bilirubin", 1.0, "mmol/L")
+    with pytest.raises(UnitError, match="not a valid UCUM code"):
+        convert("afp", 10, "IU/mL")

@@ -509,6 +509,6 @@ def evidence_page(request: Request, q: str | None = None, source: str | None = N
     audit.record(db, request, who, action="E", subtype="search-type", entity_type="Evidence",
                  entity_id=item or None, desc="web page")  # fmt: skip
     db.commit()
-    return render(request, "evidence.html.j2", who, q=q, hits=hits[:100], source=source,
+    return render(request, "evidence.html.j2", who, q=q, hits=hits[:40], source=source,
                   target=target, paths=found_paths, path_error=path_error, item=item,
                   shown=shown)  # fmt: skip

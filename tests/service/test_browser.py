@@ -104,10 +104,10 @@ def test_pages_end_to_end(app: FastAPI, live_server: LiveServer, browser_page: A
     page.screenshot(path=str(shots / "assessment-page-zh.png"), full_page=True)
     page.click("text=EN")
 
-    page.goto(f"{base}/evidence?q=bone")
+    page.goto(f"{base}/evidence?q=osteoprotegerin")
     page.wait_for_selector("#graph[data-ready]")
     assert int(page.get_attribute("#graph", "data-ready") or 0) > 5
-    page.screenshot(path=str(shots / "evidence.png"), full_page=True)
+    page.screenshot(path=str(shots / "evidence.png"))
 
     page.goto(f"{base}/patients")
     page.click("header button:has-text('Sign out')")
