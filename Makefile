@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= examples/demo-001.json
 
-.PHONY: run test test-deps lint bench install clean
+.PHONY: run demo test test-deps lint bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,21 +16,33 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: install into .venv and assess a bundled demo patient
+## make run: install into .venv, migrate var/hccbm.db (SQLite), seed the demo patients and a demo
+## clinician account (credentials printed once), serve on http://127.0.0.1:8000
 run: $(STAMP)
+	mkdir -p var
+	$(BIN)/hccbm serve --host 127.0.0.1 --port 8000
+
+## make demo: assess a bundled demo patient in the terminal
+demo: $(STAMP)
 	$(BIN)/hccbm assess $(DEMO)
 
-## test-deps: system packages the tests need (headless Chromium, CJK fonts), from Debian.
+## test-deps: system packages the tests need, from Debian (as root): headless Chromium and CJK
+## fonts for the browser tests, Java 17 for Spark (scripts/postgres-test.sh installs PostgreSQL).
 test-deps:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-noto-cjk"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing chromium and fonts-noto-cjk from Debian"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	else echo "note: chromium is not installed; browser tests will skip outside CI"; fi
+	  echo "installing from Debian:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "note: not installed:$$missing (browser, PostgreSQL or Spark tests skip outside CI)"; fi
 
-## make test: install into .venv and run every test (slow ones included)
+## make test: install into .venv and run every test (slow ones included), then the service
+## tests again on a throwaway PostgreSQL server
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest
+	PYTHON=$(BIN)/python scripts/postgres-test.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check hccbm tests benchmarks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench_scores", "bench_assess", "bench_spectra")
+BENCHMARKS = ("bench_scores", "bench_assess", "bench_spectra", "bench_service")
 
 
 def main(argv: list[str]) -> None:

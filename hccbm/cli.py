@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hccbm.commands.score import EXIT_BAD_INPUT, build_score_app, fail
+from hccbm.commands.serve import serve
 from hccbm.patient import Patient, format_validation_error
 from hccbm.scores.patient_scores import PatientScores, score_patient
 
@@ -36,6 +37,7 @@ schema_app = typer.Typer(
 )
 app.add_typer(schema_app, name="schema")
 app.add_typer(build_score_app(), name="score")
+app.command("serve")(serve)
 
 #: Command groups with heavy imports (scipy, scikit-learn, networkx), mounted only when the
 #: command line names them (or asks for the overview), so that ``hccbm score`` starts fast.

@@ -55,8 +55,9 @@ def serve(
     database.dispose()
     os.environ["HCCBM_MIGRATE_ON_START"] = "false"
     os.environ["HCCBM_SEED_DEMO"] = "false"
-    typer.echo(f"hccbm service on http://{host}:{port}/  (hccbm supports decisions; the clinician "
-               "decides)")  # fmt: skip
+    typer.echo(
+        f"hccbm service on http://{host}:{port}/  (hccbm supports decisions; the clinician decides)"
+    )
     uvicorn.run(
         "hccbm.service.app:create_app",
         factory=True,

@@ -164,9 +164,7 @@ def parse(resource: dict[str, Any]) -> str | None:
         model.model_validate(resource)
     except ValidationError as exc:
         errors = exc.errors()
-        first = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:3]
-        )
+        first = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         return f"not valid FHIR R4B {rtype}: {first}{more}"
     return None
@@ -341,9 +339,7 @@ def check_bundle(bundle: dict[str, Any]) -> list[Issue]:
             continue
         issues += check_resource(resource)
         for ref in _references(resource):
-            if (ref.startswith("urn:uuid:") or ref.count("/") == 1) and not resolves(
-                ref, targets
-            ):
+            if (ref.startswith("urn:uuid:") or ref.count("/") == 1) and not resolves(ref, targets):
                 issues.append(
                     Issue(
                         "warning",

@@ -34,6 +34,7 @@ from hccbm.fhir.codes import (
     HCCBM_BONE_SITE,
     HCCBM_OBSERVATION,
     HCCBM_PATIENT_ID,
+    ICDO3,
     LIVER_TRANSPLANT,
     PATIENT_FACTS,
     UCUM,
@@ -166,7 +167,7 @@ class _Builder:
 
     def hcc(self) -> None:
         h = self.p.hcc
-        written = [c for c in HCC_CODES if c.usable and c.system != HCC_CODES[2].system]
+        written = [c for c in HCC_CODES if c.usable and c.system != ICDO3]
         resource = self.condition(
             "hcc", concept(*written, text="Hepatocellular carcinoma"), h.diagnosed_on
         )
@@ -261,9 +262,9 @@ class _Builder:
         self.fact("symptoms.frankel", p.symptoms.frankel)
         for i, lesion in enumerate(p.bone_lesions):
             self.lesion(i, lesion)
-        for value in p.comorbidities or []:
-            code = COMORBIDITY_CODES[value]
-            self.condition(f"comorbidity/{value}", concept(code, text=code.display), None)
+        for comorbidity in p.comorbidities or []:
+            c = COMORBIDITY_CODES[comorbidity]
+            self.condition(f"comorbidity/{comorbidity}", concept(c, text=c.display), None)
         if p.liver_transplant_on is not None:
             self.condition(
                 "liver-transplant",

@@ -33,16 +33,25 @@ def _audit_invalid(request: Request, detail: str) -> None:
     if who is None:
         return  # unauthenticated requests are refused (and audited) before validation matters
     action = {"POST": "C", "PUT": "U", "DELETE": "D"}.get(request.method, "R")
-    audit.record_alone(request, who, action=action, subtype="validate",
-                       outcome=audit.MINOR_FAILURE, desc=f"422 {detail}")  # fmt: skip
+    audit.record_alone(
+        request,
+        who,
+        action=action,
+        subtype="validate",
+        outcome=audit.MINOR_FAILURE,
+        desc=f"422 {detail}",
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application; migrates (and optionally seeds) the database on creation."""
     settings = settings or get_settings()
     logs.configure(settings.log_level)
-    database = Database(settings.database_url, busy_timeout=settings.sqlite_busy_timeout,
-                        pool_size=settings.pool_size)  # fmt: skip
+    database = Database(
+        settings.database_url,
+        busy_timeout=settings.sqlite_busy_timeout,
+        pool_size=settings.pool_size,
+    )
     if settings.migrate_on_start:
         upgrade(database.engine)
     seeded: tuple[str, str] | None = None
@@ -68,8 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.seeded_credentials = seeded
-    app.state.login_limiter = LoginLimiter(settings.login_max_failures,
-                                           settings.login_window_seconds)  # fmt: skip
+    app.state.login_limiter = LoginLimiter(
+        settings.login_max_failures, settings.login_window_seconds
+    )
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
@@ -110,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         @app.exception_handler(web.LoginRequired)
         async def login_required(_request: Request, _exc: Exception) -> RedirectResponse:
             return RedirectResponse("/login", status_code=303)
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -47,7 +47,9 @@ def event(
     )
 
 
-def record(db: Session, request: Request, principal: Principal | None, **fields: str | None) -> None:
+def record(
+    db: Session, request: Request, principal: Principal | None, **fields: str | None
+) -> None:
     """Add an event to ``db``'s current transaction (the caller commits)."""
     db.add(event(request, principal, **fields))  # type: ignore[arg-type]
 

@@ -106,7 +106,9 @@ def lookup(db: Session, token: str, kind: str) -> Principal | None:
     if not token or len(token) > 256:
         return None
     cred = db.scalar(
-        select(Credential).where(Credential.token_hash == token_hash(token), Credential.kind == kind)
+        select(Credential).where(
+            Credential.token_hash == token_hash(token), Credential.kind == kind
+        )
     )
     if cred is None or cred.revoked or not cred.user.active:
         return None

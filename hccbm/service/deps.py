@@ -76,10 +76,15 @@ def principal(
     header ``X-CSRF-Token`` (web forms send a form field, checked by the web routes)."""
     if who is None:
         refuse(
-            request, db, None, 401, "authentication required",
-            subtype="authenticate", action="E",
+            request,
+            db,
+            None,
+            401,
+            "authentication required",
+            subtype="authenticate",
+            action="E",
             headers={"WWW-Authenticate": 'Bearer realm="hccbm"'},
-        )  # fmt: skip
+        )
     if (
         who.via == "cookie"
         and request.method not in SAFE_METHODS
@@ -96,8 +101,15 @@ def require(*roles: str) -> Callable[..., Principal]:
         request: Request, db: Session = Depends(get_db), who: Principal = Depends(principal)
     ) -> Principal:
         if who.role not in roles:
-            refuse(request, db, who, 403, f"role {who.role} may not do this", subtype="authorize",
-                   action="E")  # fmt: skip
+            refuse(
+                request,
+                db,
+                who,
+                403,
+                f"role {who.role} may not do this",
+                subtype="authorize",
+                action="E",
+            )
         return who
 
     return dependency

@@ -28,7 +28,7 @@ SECURITY_HEADERS = {
 }
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(Exception):  # noqa: N818
     pass
 
 

@@ -41,15 +41,36 @@ def seed(db: Session) -> tuple[int, tuple[str, str] | None]:
     for patient in demo_patients():
         if patient.id in existing:
             continue
-        record = PatientRecord(external_id=patient.id, identified=False, current_version=1,
-                               created_by=user.id, notes="demo patient (bundled example)")  # fmt: skip
+        record = PatientRecord(
+            external_id=patient.id,
+            identified=False,
+            current_version=1,
+            created_by=user.id,
+            notes="demo patient (bundled example)",
+        )
         db.add(record)
         db.flush()
-        db.add(PatientVersion(patient_id=record.id, version=1, notes=record.notes,
-                              data=patient.model_dump(mode="json", exclude_none=True),
-                              created_by=user.id))  # fmt: skip
-        db.add(AuditEvent(subtype="create", action="C", outcome="0", method="SEED", path="seed",
-                          agent_name="seed", entity_type="Patient", entity_id=record.id))  # fmt: skip
+        db.add(
+            PatientVersion(
+                patient_id=record.id,
+                version=1,
+                notes=record.notes,
+                data=patient.model_dump(mode="json", exclude_none=True),
+                created_by=user.id,
+            )
+        )
+        db.add(
+            AuditEvent(
+                subtype="create",
+                action="C",
+                outcome="0",
+                method="SEED",
+                path="seed",
+                agent_name="seed",
+                entity_type="Patient",
+                entity_id=record.id,
+            )
+        )
         added += 1
     db.commit()
     return added, credentials

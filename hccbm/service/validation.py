@@ -11,7 +11,7 @@ from hccbm.patient import Patient
 from hccbm.patient.errors import field_errors
 
 
-class InvalidInput(Exception):
+class InvalidInput(Exception):  # noqa: N818
     """Input that failed validation: HTTP 422 with one ``{field, message}`` per problem."""
 
     def __init__(self, detail: str, errors: list[dict[str, str]]) -> None:

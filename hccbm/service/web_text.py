@@ -7,7 +7,10 @@ from the assessment layer and :mod:`hccbm.i18n`.
 from __future__ import annotations
 
 TEXT: dict[str, dict[str, str]] = {
-    "app": {"en": "hccbm — HCC bone metastasis decision support", "zh": "hccbm — 肝细胞癌骨转移决策支持"},
+    "app": {
+        "en": "hccbm — HCC bone metastasis decision support",
+        "zh": "hccbm — 肝细胞癌骨转移决策支持",
+    },
     "patients": {"en": "Patients", "zh": "患者"},
     "evidence": {"en": "Evidence", "zh": "证据"},
     "sign_in": {"en": "Sign in", "zh": "登录"},
@@ -15,7 +18,10 @@ TEXT: dict[str, dict[str, str]] = {
     "username": {"en": "User name", "zh": "用户名"},
     "password": {"en": "Password", "zh": "密码"},
     "bad_login": {"en": "Wrong user name or password.", "zh": "用户名或密码错误。"},
-    "too_many": {"en": "Too many failed sign-ins; wait a few minutes.", "zh": "登录失败次数过多，请稍后再试。"},
+    "too_many": {
+        "en": "Too many failed sign-ins; wait a few minutes.",
+        "zh": "登录失败次数过多，请稍后再试。",
+    },
     "expired_form": {"en": "The form expired; please try again.", "zh": "表单已过期，请重试。"},
     "search": {"en": "Search", "zh": "搜索"},
     "search_patients": {"en": "Search by name, MRN or id", "zh": "按姓名、病历号或编号搜索"},
@@ -31,12 +37,18 @@ TEXT: dict[str, dict[str, str]] = {
     "version": {"en": "Version", "zh": "版本"},
     "updated": {"en": "Updated", "zh": "更新时间"},
     "none_found": {"en": "No patients found.", "zh": "未找到患者。"},
-    "identifiers": {"en": "Identifiers (kept outside Patient JSON)", "zh": "身份信息（不写入患者 JSON）"},
+    "identifiers": {
+        "en": "Identifiers (kept outside Patient JSON)",
+        "zh": "身份信息（不写入患者 JSON）",
+    },
     "clinical": {"en": "Clinical data (Patient JSON v1)", "zh": "临床数据（患者 JSON v1）"},
     "labs": {"en": "Laboratory", "zh": "实验室检查"},
     "hcc": {"en": "Liver tumour", "zh": "肝脏肿瘤"},
     "symptoms": {"en": "Symptoms", "zh": "症状"},
-    "lesions": {"en": "Bone lesions (JSON list, Patient JSON v1)", "zh": "骨病灶（JSON 列表，患者 JSON v1）"},
+    "lesions": {
+        "en": "Bone lesions (JSON list, Patient JSON v1)",
+        "zh": "骨病灶（JSON 列表，患者 JSON v1）",
+    },
     "unknown": {"en": "not known", "zh": "未知"},
     "yes": {"en": "yes", "zh": "是"},
     "no": {"en": "no", "zh": "否"},
@@ -62,7 +74,10 @@ TEXT: dict[str, dict[str, str]] = {
     "kind": {"en": "Kind", "zh": "类型"},
     "forbidden": {"en": "You may not see this record.", "zh": "您无权查看此记录。"},
     "not_found": {"en": "Not found.", "zh": "未找到。"},
-    "confirm_delete": {"en": "Delete this patient? (kept in history)", "zh": "删除此患者？（历史记录保留）"},
+    "confirm_delete": {
+        "en": "Delete this patient? (kept in history)",
+        "zh": "删除此患者？（历史记录保留）",
+    },
     "sex": {"en": "Sex", "zh": "性别"},
     "age": {"en": "Age", "zh": "年龄"},
     "weight": {"en": "Weight", "zh": "体重"},

@@ -39,9 +39,16 @@ def test_patient_lifecycle_with_versions_and_soft_delete(
     changed = copy.deepcopy(example())
     changed["ecog"] = 2
     changed["karnofsky"] = 60
-    updated = client.put(f"/api/v1/patients/{pid}", headers=clinician,
-                         json={"patient": changed, "display_name": "Wang Wei", "notes": "second",
-                               "expected_version": 1})  # fmt: skip
+    updated = client.put(
+        f"/api/v1/patients/{pid}",
+        headers=clinician,
+        json={
+            "patient": changed,
+            "display_name": "Wang Wei",
+            "notes": "second",
+            "expected_version": 1,
+        },
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["version"] == 2 and updated.json()["patient"]["ecog"] == 2
 
@@ -50,8 +57,11 @@ def test_patient_lifecycle_with_versions_and_soft_delete(
     v1 = client.get(f"/api/v1/patients/{pid}/versions/1", headers=clinician).json()
     assert v1["patient"]["ecog"] == 1 and v1["notes"] == "first"
 
-    stale = client.put(f"/api/v1/patients/{pid}", headers=clinician,
-                       json={"patient": changed, "expected_version": 1})  # fmt: skip
+    stale = client.put(
+        f"/api/v1/patients/{pid}",
+        headers=clinician,
+        json={"patient": changed, "expected_version": 1},
+    )
     assert stale.status_code == 409
 
     listed = client.get("/api/v1/patients", headers=clinician).json()
@@ -103,11 +113,15 @@ def test_invalid_patient_json_is_422_with_field_errors_and_nothing_stored(
 
     r = client.post("/api/v1/patients", json={"patient": "not an object"}, headers=clinician)
     assert r.status_code == 422
-    r = client.post("/api/v1/patients", json={"patient": example(), "mrn": "x" * 65},
-                    headers=clinician)  # fmt: skip
+    r = client.post(
+        "/api/v1/patients", json={"patient": example(), "mrn": "x" * 65}, headers=clinician
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "mrn"
-    r = client.post("/api/v1/patients", content=b"{not json", headers={
-        **clinician, "content-type": "application/json"})  # fmt: skip
+    r = client.post(
+        "/api/v1/patients",
+        content=b"{not json",
+        headers={**clinician, "content-type": "application/json"},
+    )
     assert r.status_code == 422
     assert count(app, PatientRecord) == 0
 
@@ -136,8 +150,9 @@ def test_assessments_stored_immutable_with_json_and_html(
     client: TestClient, clinician: dict[str, str], app: FastAPI
 ) -> None:
     pid = store(client, clinician)["id"]
-    by_id = client.post("/api/v1/assessments", json={"patient_id": pid, "lang": "zh"},
-                        headers=clinician)  # fmt: skip
+    by_id = client.post(
+        "/api/v1/assessments", json={"patient_id": pid, "lang": "zh"}, headers=clinician
+    )
     assert by_id.status_code == 201, by_id.text
     stored = by_id.json()
     assert stored["patient_id"] == pid and stored["patient_version"] == 1
@@ -145,8 +160,11 @@ def test_assessments_stored_immutable_with_json_and_html(
     assert a["lang"] == "zh" and a["patient_id"] == "demo-001"
     assert "child_pugh" in a["scores"] and a["recommendations"]
 
-    inline = client.post("/api/v1/assessments", headers=clinician,
-                         json={"patient": example("06-mscc-emergency"), "as_of": "2026-11-01"})
+    inline = client.post(
+        "/api/v1/assessments",
+        headers=clinician,
+        json={"patient": example("06-mscc-emergency"), "as_of": "2026-11-01"},
+    )
     assert inline.status_code == 201 and inline.json()["patient_id"] is None
     assert inline.json()["as_of"] == "2026-11-01"
 
@@ -154,15 +172,21 @@ def test_assessments_stored_immutable_with_json_and_html(
     assert got.json()["assessment"] == a
     html = client.get(f"/api/v1/assessments/{stored['id']}/report.html", headers=clinician)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
-    assert "<script" not in html.text and "default-src 'none'" in html.headers[
-        "content-security-policy"]  # fmt: skip
+    assert (
+        "<script" not in html.text
+        and "default-src 'none'" in html.headers["content-security-policy"]
+    )
     listed = client.get(f"/api/v1/patients/{pid}/assessments", headers=clinician).json()
     assert [i["id"] for i in listed["items"]] == [stored["id"]]
 
     # immutable: no route changes or deletes an assessment
     for method in ("PUT", "PATCH", "DELETE"):
-        assert client.request(method, f"/api/v1/assessments/{stored['id']}",
-                              headers=clinician).status_code == 405  # fmt: skip
+        assert (
+            client.request(
+                method, f"/api/v1/assessments/{stored['id']}", headers=clinician
+            ).status_code
+            == 405
+        )
     with app.state.db.sessions() as db:
         row = db.get(AssessmentRecord, stored["id"])
         assert row is not None
@@ -174,8 +198,9 @@ def test_assessments_stored_immutable_with_json_and_html(
             db.rollback()
 
     neither = client.post("/api/v1/assessments", json={"lang": "en"}, headers=clinician)
-    both = client.post("/api/v1/assessments", json={"patient_id": pid, "patient": example()},
-                       headers=clinician)  # fmt: skip
+    both = client.post(
+        "/api/v1/assessments", json={"patient_id": pid, "patient": example()}, headers=clinician
+    )
     assert neither.status_code == 422 and both.status_code == 422
     assert count(app, AssessmentRecord) == 2
 
@@ -183,14 +208,30 @@ def test_assessments_stored_immutable_with_json_and_html(
 def test_scores(client: TestClient, clinician: dict[str, str]) -> None:
     listing = client.get("/api/v1/scores", headers=clinician).json()
     assert "child_pugh" in [s["name"] for s in listing]
-    ok = client.post("/api/v1/scores/child_pugh", headers=clinician, json={
-        "bilirubin": "2.8 mg/dL", "albumin": {"value": 31, "unit": "g/L"}, "inr": "1.3 {INR}",
-        "ascites": "mild", "encephalopathy": "none"})  # fmt: skip
+    ok = client.post(
+        "/api/v1/scores/child_pugh",
+        headers=clinician,
+        json={
+            "bilirubin": "2.8 mg/dL",
+            "albumin": {"value": 31, "unit": "g/L"},
+            "inr": "1.3 {INR}",
+            "ascites": "mild",
+            "encephalopathy": "none",
+        },
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["class"] in {"A", "B", "C"} and ok.json()["evidence"]
-    bad = client.post("/api/v1/scores/child-pugh", headers=clinician, json={
-        "bilirubin": "2.8 mg/L", "albumin": "31 g/L", "inr": "1.3 {INR}",
-        "ascites": "mild", "encephalopathy": "none"})  # fmt: skip
+    bad = client.post(
+        "/api/v1/scores/child-pugh",
+        headers=clinician,
+        json={
+            "bilirubin": "2.8 mg/L",
+            "albumin": "31 g/L",
+            "inr": "1.3 {INR}",
+            "ascites": "mild",
+            "encephalopathy": "none",
+        },
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "bilirubin"
     unknown_input = client.post("/api/v1/scores/albi", headers=clinician, json={"colour": "red"})
     assert unknown_input.status_code == 422
@@ -206,16 +247,23 @@ def test_evidence(client: TestClient, clinician: dict[str, str]) -> None:
     nodes = graph["elements"]["nodes"]
     assert nodes and graph["elements"]["edges"]
     edge = graph["elements"]["edges"][0]["data"]
-    path = client.get("/api/v1/evidence/path", headers=clinician,
-                      params={"source": edge["source"], "target": edge["target"]})  # fmt: skip
+    path = client.get(
+        "/api/v1/evidence/path",
+        headers=clinician,
+        params={"source": edge["source"], "target": edge["target"]},
+    )
     assert path.status_code == 200 and path.json()["paths"]
-    missing = client.get("/api/v1/evidence/path", headers=clinician,
-                         params={"source": "no-such-thing", "target": edge["target"]})
+    missing = client.get(
+        "/api/v1/evidence/path",
+        headers=clinician,
+        params={"source": "no-such-thing", "target": edge["target"]},
+    )
     assert missing.status_code == 404
 
 
-def test_body_size_limit_and_security_headers(client: TestClient, clinician: dict[str, str],
-                                              app: FastAPI) -> None:  # fmt: skip
+def test_body_size_limit_and_security_headers(
+    client: TestClient, clinician: dict[str, str], app: FastAPI
+) -> None:
     huge = {"patient": example(), "notes": "x" * 300_000}
     r = client.post("/api/v1/patients", json=huge, headers=clinician)
     assert r.status_code == 413 and count(app, PatientRecord) == 0

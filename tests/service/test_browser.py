@@ -19,8 +19,14 @@ from hccbm.service.seed import seed
 from tests.service.conftest import PASSWORD, LiveServer
 
 CHROMIUM = os.environ.get("HCCBM_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -38,8 +44,9 @@ def browser_page(database_url: str) -> Iterator[Any]:
         browser.close()
 
 
-def test_pages_end_to_end(app: FastAPI, live_server: LiveServer, browser_page: Any,
-                          artifacts_dir: Path) -> None:  # fmt: skip
+def test_pages_end_to_end(
+    app: FastAPI, live_server: LiveServer, browser_page: Any, artifacts_dir: Path
+) -> None:
     page = browser_page
     sync_api = pytest.importorskip("playwright.sync_api")
     with app.state.db.sessions() as db:
@@ -85,8 +92,10 @@ def test_pages_end_to_end(app: FastAPI, live_server: LiveServer, browser_page: A
     page.fill("input[name=age]", "61")
     page.fill("input[name=display_name]", "<script>alert('xss')</script>")
     page.fill("textarea[name=notes]", "Robert'); DROP TABLE patients;--")
-    page.fill("textarea[name=bone_lesions]",
-              '[{"site": "T12", "confirmed": true, "modality": "mri", "bilsky": "2"}]')
+    page.fill(
+        "textarea[name=bone_lesions]",
+        '[{"site": "T12", "confirmed": true, "modality": "mri", "bilsky": "2"}]',
+    )
     page.click("div.actions button[type=submit]")
     page.wait_for_url(f"{base}/patients/*")
     assert page.locator("h1").inner_text().endswith("<script>alert('xss')</script>")

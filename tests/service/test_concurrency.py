@@ -17,8 +17,10 @@ def test_50_parallel_assessment_writes_lose_nothing(
 ) -> None:
     with httpx.Client(base_url=live_server.url, headers=clinician, timeout=60) as c:
         pid = c.post("/api/v1/patients", json={"patient": example()}).json()["id"]
-        bodies = [{"patient_id": pid} if i % 2 else {"patient": example("06-mscc-emergency")}
-                  for i in range(50)]  # fmt: skip
+        bodies = [
+            {"patient_id": pid} if i % 2 else {"patient": example("06-mscc-emergency")}
+            for i in range(50)
+        ]
 
         def post(body: dict[str, object]) -> tuple[int, str]:
             r = c.post("/api/v1/assessments", json=body)
@@ -31,8 +33,11 @@ def test_50_parallel_assessment_writes_lose_nothing(
     assert len(ids) == 50
     with app.state.db.sessions() as db:
         stored = set(db.scalars(select(AssessmentRecord.id)).all())
-        audited = db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.entity_type == "Assessment", AuditEvent.action == "C"))  # fmt: skip
+        audited = db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity_type == "Assessment", AuditEvent.action == "C")
+        )
     assert stored == ids and audited == 50
 
 
@@ -43,8 +48,9 @@ def test_parallel_updates_make_consecutive_versions(
         pid = c.post("/api/v1/patients", json={"patient": example()}).json()["id"]
 
         def put(i: int) -> int:
-            return c.put(f"/api/v1/patients/{pid}", json={"patient": example(), "notes": str(i)}
-                         ).status_code  # fmt: skip
+            return c.put(
+                f"/api/v1/patients/{pid}", json={"patient": example(), "notes": str(i)}
+            ).status_code
 
         with ThreadPoolExecutor(max_workers=20) as pool:
             codes = list(pool.map(put, range(20)))

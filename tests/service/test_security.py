@@ -50,8 +50,11 @@ def test_every_api_route_needs_credentials(client: TestClient, app: FastAPI) -> 
     routes = api_routes(app)
     assert len(routes) >= 15
     for method, path in routes:
-        for headers in ({}, {"Authorization": "Bearer not-a-token"},
-                        {"Cookie": "hccbm_session=forged"}):  # fmt: skip
+        for headers in (
+            {},
+            {"Authorization": "Bearer not-a-token"},
+            {"Cookie": "hccbm_session=forged"},
+        ):
             r = client.request(method, path, headers=headers, json={"patient": example()})
             assert r.status_code == 401, (method, path, headers, r.status_code)
     assert r.headers["www-authenticate"].startswith("Bearer")
@@ -65,29 +68,44 @@ def test_researcher_sees_deidentified_records_only(
     clinician, researcher = users["clinician"], users["researcher"]
     named = store(client, clinician, display_name="Chen Jie", mrn="H-7", notes="lives nearby")
     anonymous = store(client, clinician, patient=example("07-hypercalcaemia"), notes="secret")
-    a_named = client.post("/api/v1/assessments", json={"patient_id": named["id"]},
-                          headers=clinician).json()  # fmt: skip
-    a_anon = client.post("/api/v1/assessments", json={"patient_id": anonymous["id"]},
-                         headers=clinician).json()  # fmt: skip
+    a_named = client.post(
+        "/api/v1/assessments", json={"patient_id": named["id"]}, headers=clinician
+    ).json()
+    a_anon = client.post(
+        "/api/v1/assessments", json={"patient_id": anonymous["id"]}, headers=clinician
+    ).json()
 
     assert client.get(f"/api/v1/patients/{named['id']}", headers=researcher).status_code == 403
     assert client.get(f"/api/v1/assessments/{a_named['id']}", headers=researcher).status_code == 403
-    assert client.get(f"/api/v1/assessments/{a_named['id']}/report.html",
-                      headers=researcher).status_code == 403  # fmt: skip
+    assert (
+        client.get(
+            f"/api/v1/assessments/{a_named['id']}/report.html", headers=researcher
+        ).status_code
+        == 403
+    )
     ok = client.get(f"/api/v1/patients/{anonymous['id']}", headers=researcher)
     assert ok.status_code == 200 and "notes" not in ok.json() and "display_name" not in ok.json()
     assert client.get(f"/api/v1/assessments/{a_anon['id']}", headers=researcher).status_code == 200
     listed = client.get("/api/v1/patients", headers=researcher).json()
     assert [i["id"] for i in listed["items"]] == [anonymous["id"]]
-    assert client.get("/api/v1/patients", params={"q": "chen"},
-                      headers=researcher).json()["total"] == 0  # fmt: skip
+    assert (
+        client.get("/api/v1/patients", params={"q": "chen"}, headers=researcher).json()["total"]
+        == 0
+    )
     # researchers read; they do not write
-    assert client.post("/api/v1/patients", json={"patient": example()},
-                       headers=researcher).status_code == 403  # fmt: skip
-    assert client.post("/api/v1/assessments", json={"patient_id": anonymous["id"]},
-                       headers=researcher).status_code == 403  # fmt: skip
-    assert client.delete(f"/api/v1/patients/{anonymous['id']}",
-                         headers=researcher).status_code == 403  # fmt: skip
+    assert (
+        client.post("/api/v1/patients", json={"patient": example()}, headers=researcher).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/api/v1/assessments", json={"patient_id": anonymous["id"]}, headers=researcher
+        ).status_code
+        == 403
+    )
+    assert (
+        client.delete(f"/api/v1/patients/{anonymous['id']}", headers=researcher).status_code == 403
+    )
     assert client.get("/api/v1/audit", headers=researcher).status_code == 403
     denied = audit_events(app, agent_role="researcher", outcome="4")
     assert {e.entity_id for e in denied} >= {named["id"], a_named["id"]}
@@ -112,20 +130,25 @@ def test_csrf_required_for_cookie_writes(
     missing = client.post("/api/v1/patients", json=body)
     wrong = client.post("/api/v1/patients", json=body, headers={"X-CSRF-Token": "nope"})
     assert missing.status_code == 403 and wrong.status_code == 403
-    assert client.post("/api/v1/patients", json=body,
-                       headers={"X-CSRF-Token": csrf}).status_code == 201  # fmt: skip
+    assert (
+        client.post("/api/v1/patients", json=body, headers={"X-CSRF-Token": csrf}).status_code
+        == 201
+    )
     assert len(audit_events(app, subtype="csrf")) == 2
     client.cookies.clear()
 
 
-def test_every_access_is_audited(client: TestClient, users: dict[str, dict[str, str]],
-                                 app: FastAPI) -> None:  # fmt: skip
+def test_every_access_is_audited(
+    client: TestClient, users: dict[str, dict[str, str]], app: FastAPI
+) -> None:
     clinician = users["clinician"]
     pid = store(client, clinician, display_name="Audit Subject")["id"]
     client.get(f"/api/v1/patients/{pid}", headers=clinician)
     client.put(f"/api/v1/patients/{pid}", json={"patient": example()}, headers=clinician)
     client.get(f"/api/v1/patients/{pid}/versions", headers=clinician)
-    aid = client.post("/api/v1/assessments", json={"patient_id": pid}, headers=clinician).json()["id"]
+    aid = client.post("/api/v1/assessments", json={"patient_id": pid}, headers=clinician).json()[
+        "id"
+    ]
     client.get(f"/api/v1/assessments/{aid}", headers=clinician)
     client.get(f"/api/v1/assessments/{aid}/report.html", headers=clinician)
     client.get("/api/v1/patients", params={"q": "Audit"}, headers=clinician)
@@ -135,14 +158,22 @@ def test_every_access_is_audited(client: TestClient, users: dict[str, dict[str, 
     client.delete(f"/api/v1/patients/{pid}", headers=clinician)
     client.get(f"/api/v1/patients/{pid}", headers=clinician)
 
-    on_patient = [(e.action, e.subtype, e.outcome) for e in
-                  audit_events(app, entity_type="Patient", entity_id=pid)]  # fmt: skip
+    on_patient = [
+        (e.action, e.subtype, e.outcome)
+        for e in audit_events(app, entity_type="Patient", entity_id=pid)
+    ]
     assert on_patient == [
-        ("C", "create", "0"), ("R", "read", "0"), ("U", "update", "0"),
-        ("R", "history-instance", "0"), ("D", "delete", "0"), ("R", "read", "4"),
-    ]  # fmt: skip
-    on_assessment = [(e.action, e.outcome, e.outcome_desc) for e in
-                     audit_events(app, entity_type="Assessment", entity_id=aid)]  # fmt: skip
+        ("C", "create", "0"),
+        ("R", "read", "0"),
+        ("U", "update", "0"),
+        ("R", "history-instance", "0"),
+        ("D", "delete", "0"),
+        ("R", "read", "4"),
+    ]
+    on_assessment = [
+        (e.action, e.outcome, e.outcome_desc)
+        for e in audit_events(app, entity_type="Assessment", entity_id=aid)
+    ]
     assert [a[:2] for a in on_assessment] == [("C", "0"), ("R", "0"), ("R", "0")]
     assert audit_events(app, subtype="validate")[0].outcome == "4"
     assert audit_events(app, subtype="search-type", entity_type="Patient")
@@ -154,8 +185,10 @@ def test_every_access_is_audited(client: TestClient, users: dict[str, dict[str, 
     bundle = client.get("/api/v1/audit", params={"entity_id": pid}, headers=users["admin"]).json()
     assert bundle["resourceType"] == "Bundle" and bundle["total"] == 6
     resource = bundle["entry"][0]["resource"]
-    assert resource["resourceType"] == "AuditEvent" and resource["entity"][0]["what"][
-        "reference"] == f"Patient/{pid}"  # fmt: skip
+    assert (
+        resource["resourceType"] == "AuditEvent"
+        and resource["entity"][0]["what"]["reference"] == f"Patient/{pid}"
+    )
     assert resource["agent"][0]["who"]["identifier"]["value"] == "clinician1"
 
 
@@ -168,14 +201,19 @@ def test_hostile_text_is_stored_verbatim_and_inert(
     assert read["display_name"] == hostile and read["notes"] == hostile
     found = client.get("/api/v1/patients", params={"q": hostile}, headers=clinician)
     assert found.status_code == 200 and [i["id"] for i in found.json()["items"]] == [created["id"]]
-    assert client.get("/api/v1/patients", params={"q": "' OR 1=1 --"},
-                      headers=clinician).json()["total"] == 0  # fmt: skip
+    assert (
+        client.get("/api/v1/patients", params={"q": "' OR 1=1 --"}, headers=clinician).json()[
+            "total"
+        ]
+        == 0
+    )
     assert client.get("/api/v1/patients", headers=clinician).json()["total"] == 1  # table intact
     assert client.get(f"/api/v1/patients/{hostile}", headers=clinician).status_code == 404
 
 
-def test_login_rate_limit_and_token_lifecycle(client: TestClient, users: dict[str, dict[str, str]],
-                                              app: FastAPI) -> None:  # fmt: skip
+def test_login_rate_limit_and_token_lifecycle(
+    client: TestClient, users: dict[str, dict[str, str]], app: FastAPI
+) -> None:
     for _ in range(5):
         r = client.post("/api/v1/auth/token", json={"username": "clinician1", "password": "wrong"})
         assert r.status_code == 401

@@ -187,8 +187,14 @@ def test_bin_peaks_tolerance_boundary(nudge: int) -> None:
 def test_bin_peaks_boundary_needs_the_exact_mean() -> None:
     # here a differently summed mean is 1 ulp off and would flip the test at tol = deviation
     m = np.array(
-        [1000.0849590134363, 1000.3728498294987, 1001.8461553344438, 1001.9415685347227]
-        + [1002.0118732440809, 3000.0]
+        [
+            1000.0849590134363,
+            1000.3728498294987,
+            1001.8461553344438,
+            1001.9415685347227,
+            1002.0118732440809,
+            3000.0,
+        ]
     )
     mean = float(m[:5].mean())
     tol = float(np.abs(m[0] - mean) / mean)

@@ -32,7 +32,9 @@ from hccbm.service.validation import validate_patient
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
 
 #: The stand-alone report has inline CSS and no scripts; it may be framed by our own pages.
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'self'"
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'self'"
+)
 
 
 class AssessmentIn(BaseModel):
@@ -69,9 +71,7 @@ def run(patient: Patient, as_of: dt.date | None, lang: str) -> Assessment:
     return assess(patient, as_of=as_of, lang=lang)
 
 
-def create(
-    db: Session, request: Request, who: Principal, body: AssessmentIn
-) -> AssessmentRecord:
+def create(db: Session, request: Request, who: Principal, body: AssessmentIn) -> AssessmentRecord:
     """Validate or load the patient, assess it, store it and its audit event in one transaction."""
     record_id: str | None = None
     version: int | None = None
@@ -97,17 +97,28 @@ def create(
     )
     db.add(row)
     db.flush()
-    audit.record(db, request, who, action="C", subtype="create", entity_type="Assessment",
-                 entity_id=row.id, desc=f"Patient/{record_id}" if record_id else "inline")  # fmt: skip
+    audit.record(
+        db,
+        request,
+        who,
+        action="C",
+        subtype="create",
+        entity_type="Assessment",
+        entity_id=row.id,
+        desc=f"Patient/{record_id}" if record_id else "inline",
+    )
     db.commit()
     return row
 
 
 @router.post("", status_code=201)
 def create_assessment(
-    body: AssessmentIn, request: Request, response: Response, db: Session = Depends(get_db),
+    body: AssessmentIn,
+    request: Request,
+    response: Response,
+    db: Session = Depends(get_db),
     who: Principal = Depends(require("clinician", "admin")),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     row = create(db, request, who, body)
     response.headers["Location"] = f"/api/v1/assessments/{row.id}"
     return assessment_out(row)
@@ -118,24 +129,43 @@ def load_assessment(
 ) -> AssessmentRecord:
     row = db.get(AssessmentRecord, assessment_id) if len(assessment_id) <= 64 else None
     if row is None:
-        refuse(request, db, who, 404, "no such assessment", subtype=subtype,
-               entity_type="Assessment", entity_id=assessment_id)  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            404,
+            "no such assessment",
+            subtype=subtype,
+            entity_type="Assessment",
+            entity_id=assessment_id,
+        )
     if not who.can_see_identified():
         parent = db.get(PatientRecord, row.patient_id) if row.patient_id else None
         if parent is None or parent.identified:
-            refuse(request, db, who, 403, "assessment of an identified or unlinked patient",
-                   subtype=subtype, entity_type="Assessment", entity_id=assessment_id)  # fmt: skip
+            refuse(
+                request,
+                db,
+                who,
+                403,
+                "assessment of an identified or unlinked patient",
+                subtype=subtype,
+                entity_type="Assessment",
+                entity_id=assessment_id,
+            )
     return row
 
 
 @router.get("/{assessment_id}")
 def read_assessment(
-    assessment_id: str, request: Request, db: Session = Depends(get_db),
+    assessment_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     row = load_assessment(request, db, who, assessment_id)
-    audit.record(db, request, who, action="R", subtype="read", entity_type="Assessment",
-                 entity_id=row.id)  # fmt: skip
+    audit.record(
+        db, request, who, action="R", subtype="read", entity_type="Assessment", entity_id=row.id
+    )
     db.commit()
     return assessment_out(row)
 
@@ -152,17 +182,33 @@ def report_html(row: AssessmentRecord) -> str | None:
 
 @router.get("/{assessment_id}/report.html", response_class=HTMLResponse)
 def read_report(
-    assessment_id: str, request: Request, db: Session = Depends(get_db),
+    assessment_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
     who: Principal = Depends(principal),
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     row = load_assessment(request, db, who, assessment_id)
     html = report_html(row)
     if html is None:
-        refuse(request, db, who, 409,
-               f"made by model version {row.model_version}; this version gives different output",
-               entity_type="Assessment", entity_id=row.id)  # fmt: skip
-    audit.record(db, request, who, action="R", subtype="read", entity_type="Assessment",
-                 entity_id=row.id, desc="html report")  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            409,
+            f"made by model version {row.model_version}; this version gives different output",
+            entity_type="Assessment",
+            entity_id=row.id,
+        )
+    audit.record(
+        db,
+        request,
+        who,
+        action="R",
+        subtype="read",
+        entity_type="Assessment",
+        entity_id=row.id,
+        desc="html report",
+    )
     db.commit()
     return HTMLResponse(
         html,
@@ -171,6 +217,8 @@ def read_report(
 
 
 def recent(db: Session, limit: int = 20) -> list[AssessmentRecord]:
-    return list(db.scalars(
-        select(AssessmentRecord).order_by(AssessmentRecord.created_at.desc()).limit(limit)
-    ).all())  # fmt: skip
+    return list(
+        db.scalars(
+            select(AssessmentRecord).order_by(AssessmentRecord.created_at.desc()).limit(limit)
+        ).all()
+    )

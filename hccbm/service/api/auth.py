@@ -41,16 +41,31 @@ def sign_in(request: Request, db: Session, username: str, password: str) -> Any:
     limiter = request.app.state.login_limiter
     key = limiter_key(request, username)
     if limiter.blocked(key):
-        audit.record_alone(request, None, action="E", subtype="login", outcome=audit.MINOR_FAILURE,
-                           desc="429 too many failed sign-ins")  # fmt: skip
-        raise HTTPException(429, "too many failed sign-ins; wait and try again",
-                            headers={"Retry-After": str(limiter.window)})  # fmt: skip
+        audit.record_alone(
+            request,
+            None,
+            action="E",
+            subtype="login",
+            outcome=audit.MINOR_FAILURE,
+            desc="429 too many failed sign-ins",
+        )
+        raise HTTPException(
+            429,
+            "too many failed sign-ins; wait and try again",
+            headers={"Retry-After": str(limiter.window)},
+        )
     user = check_password(db, username, password)
     if user is None:
         limiter.failed(key)
         db.rollback()
-        audit.record_alone(request, None, action="E", subtype="login", outcome=audit.MINOR_FAILURE,
-                           desc="401 wrong user name or password")  # fmt: skip
+        audit.record_alone(
+            request,
+            None,
+            action="E",
+            subtype="login",
+            outcome=audit.MINOR_FAILURE,
+            desc="401 wrong user name or password",
+        )
         return None
     limiter.succeeded(key)
     return user
@@ -60,15 +75,21 @@ def sign_in(request: Request, db: Session, username: str, password: str) -> Any:
 def token(body: TokenIn, request: Request, db: Session = Depends(get_db)) -> dict[str, Any]:
     user = sign_in(request, db, body.username, body.password)
     if user is None:
-        raise HTTPException(401, "wrong user name or password",
-                            headers={"WWW-Authenticate": 'Bearer realm="hccbm"'})  # fmt: skip
+        raise HTTPException(
+            401, "wrong user name or password", headers={"WWW-Authenticate": 'Bearer realm="hccbm"'}
+        )
     secret, cred = issue(db, user, "api", request.app.state.settings.token_ttl_hours)
     who = Principal(user.id, user.username, user.role, "bearer", cred.id)
-    audit.record(db, request, who, action="E", subtype="login", entity_type="User",
-                 entity_id=str(user.id))  # fmt: skip
+    audit.record(
+        db, request, who, action="E", subtype="login", entity_type="User", entity_id=str(user.id)
+    )
     db.commit()
-    return {"access_token": secret, "token_type": "bearer", "role": user.role,
-            "expires_at": cred.expires_at.isoformat()}  # fmt: skip
+    return {
+        "access_token": secret,
+        "token_type": "bearer",
+        "role": user.role,
+        "expires_at": cred.expires_at.isoformat(),
+    }
 
 
 @router.get("/auth/me")
@@ -77,27 +98,54 @@ def me(who: Principal = Depends(principal)) -> dict[str, Any]:
 
 
 @router.post("/auth/revoke", status_code=204)
-def revoke(request: Request, db: Session = Depends(get_db),
-           who: Principal = Depends(principal)) -> None:  # fmt: skip
+def revoke(
+    request: Request, db: Session = Depends(get_db), who: Principal = Depends(principal)
+) -> None:
     cred = db.get(Credential, who.credential_id)
     if cred is not None:
         cred.revoked = True
-    audit.record(db, request, who, action="E", subtype="logout", entity_type="User",
-                 entity_id=str(who.user_id))  # fmt: skip
+    audit.record(
+        db,
+        request,
+        who,
+        action="E",
+        subtype="logout",
+        entity_type="User",
+        entity_id=str(who.user_id),
+    )
     db.commit()
 
 
 @router.post("/users", status_code=201)
-def add_user(body: UserIn, request: Request, db: Session = Depends(get_db),
-             who: Principal = Depends(require("admin"))) -> dict[str, Any]:  # fmt: skip
+def add_user(
+    body: UserIn,
+    request: Request,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(require("admin")),
+) -> dict[str, Any]:
     try:
         user = create_user(db, body.username, body.password, body.role)
-        audit.record(db, request, who, action="C", subtype="create", entity_type="User",
-                     entity_id=str(user.id))  # fmt: skip
+        audit.record(
+            db,
+            request,
+            who,
+            action="C",
+            subtype="create",
+            entity_type="User",
+            entity_id=str(user.id),
+        )
         db.commit()
     except IntegrityError:
-        refuse(request, db, who, 409, "user name taken", action="C", subtype="create",
-               entity_type="User")  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            409,
+            "user name taken",
+            action="C",
+            subtype="create",
+            entity_type="User",
+        )
     return {"id": user.id, "username": user.username, "role": user.role}
 
 

@@ -25,8 +25,12 @@ def graph_json() -> dict[str, Any]:
 
 def find(item_id: str) -> tuple[str, Any] | None:
     """``(kind, record)`` for an id of a reference, claim, entity or trial."""
-    for kind, getter in (("reference", ev.get_reference), ("claim", ev.get_claim),
-                         ("entity", ev.get_entity), ("trial", ev.get_trial)):  # fmt: skip
+    for kind, getter in (
+        ("reference", ev.get_reference),
+        ("claim", ev.get_claim),
+        ("entity", ev.get_entity),
+        ("trial", ev.get_trial),
+    ):
         try:
             return kind, getter(item_id)
         except KeyError:
@@ -44,18 +48,26 @@ def item_out(kind: str, record: Any, lang: str) -> dict[str, Any]:
 
 
 def _audit(db: Session, request: Request, who: Principal, entity_id: str | None = None) -> None:
-    audit.record(db, request, who, action="R" if entity_id else "E",
-                 subtype="read" if entity_id else "search-type", entity_type="Evidence",
-                 entity_id=entity_id)  # fmt: skip
+    audit.record(
+        db,
+        request,
+        who,
+        action="R" if entity_id else "E",
+        subtype="read" if entity_id else "search-type",
+        entity_type="Evidence",
+        entity_id=entity_id,
+    )
     db.commit()
 
 
 @router.get("/search")
 def search(
-    request: Request, q: str = Query(min_length=1, max_length=200),
-    lang: Literal["en", "zh"] | None = None, db: Session = Depends(get_db),
+    request: Request,
+    q: str = Query(min_length=1, max_length=200),
+    lang: Literal["en", "zh"] | None = None,
+    db: Session = Depends(get_db),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     from hccbm.evidence import graph as eg
 
     hits = eg.search(q, lang=lang)
@@ -64,46 +76,79 @@ def search(
 
 
 @router.get("/graph")
-def graph(request: Request, db: Session = Depends(get_db),
-          who: Principal = Depends(principal)) -> dict[str, Any]:  # fmt: skip
+def graph(
+    request: Request, db: Session = Depends(get_db), who: Principal = Depends(principal)
+) -> dict[str, Any]:
     _audit(db, request, who, "graph")
     return graph_json()
 
 
 @router.get("/path")
 def path(
-    request: Request, source: str = Query(max_length=200), target: str = Query(max_length=200),
-    max_hops: int = Query(default=5, ge=1, le=8), limit: int = Query(default=5, ge=1, le=20),
-    db: Session = Depends(get_db), who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+    request: Request,
+    source: str = Query(max_length=200),
+    target: str = Query(max_length=200),
+    max_hops: int = Query(default=5, ge=1, le=8),
+    limit: int = Query(default=5, ge=1, le=20),
+    db: Session = Depends(get_db),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
     from hccbm.evidence import graph as eg
 
     try:
         found = eg.paths(source, target, max_hops=max_hops, limit=limit)
     except KeyError as exc:
-        refuse(request, db, who, 404, str(exc.args[0]) if exc.args else "unknown entity",
-               action="E", subtype="search-type", entity_type="Evidence")  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            404,
+            str(exc.args[0]) if exc.args else "unknown entity",
+            action="E",
+            subtype="search-type",
+            entity_type="Evidence",
+        )
     _audit(db, request, who)
     return {
         "source": source,
         "target": target,
         "paths": [
-            {"nodes": list(p.nodes), "net_effect": p.net_effect,
-             "steps": [{"source": s.source, "target": s.target, "sign": s.sign,
-                        "claims": [c.id for c in s.claims]} for s in p.steps]}
+            {
+                "nodes": list(p.nodes),
+                "net_effect": p.net_effect,
+                "steps": [
+                    {
+                        "source": s.source,
+                        "target": s.target,
+                        "sign": s.sign,
+                        "claims": [c.id for c in s.claims],
+                    }
+                    for s in p.steps
+                ],
+            }
             for p in found
         ],
-    }  # fmt: skip
+    }
 
 
 @router.get("/{item_id}")
 def show(
-    item_id: str, request: Request, lang: Literal["en", "zh"] = "en",
-    db: Session = Depends(get_db), who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+    item_id: str,
+    request: Request,
+    lang: Literal["en", "zh"] = "en",
+    db: Session = Depends(get_db),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
     found = find(item_id) if len(item_id) <= 200 else None
     if found is None:
-        refuse(request, db, who, 404, "no such evidence item", entity_type="Evidence",
-               entity_id=item_id[:64])  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            404,
+            "no such evidence item",
+            entity_type="Evidence",
+            entity_id=item_id[:64],
+        )
     _audit(db, request, who, item_id)
     return item_out(*found, lang)

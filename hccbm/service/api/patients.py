@@ -59,9 +59,15 @@ def patient_out(record: PatientRecord, version: PatientVersion, who: Principal) 
 
 
 def load_record(
-    request: Request, db: Session, who: Principal, patient_id: str, *, action: str = "R",
-    subtype: str = "read", for_update: bool = False,
-) -> PatientRecord:  # fmt: skip
+    request: Request,
+    db: Session,
+    who: Principal,
+    patient_id: str,
+    *,
+    action: str = "R",
+    subtype: str = "read",
+    for_update: bool = False,
+) -> PatientRecord:
     """The live record (404 if unknown or deleted; 403 if the caller may not see it)."""
     stmt = select(PatientRecord).where(
         PatientRecord.id == patient_id, PatientRecord.deleted_at.is_(None)
@@ -70,11 +76,29 @@ def load_record(
         stmt = stmt.with_for_update()
     record = db.scalar(stmt) if len(patient_id) <= 64 else None
     if record is None:
-        refuse(request, db, who, 404, "no such patient", action=action, subtype=subtype,
-               entity_type="Patient", entity_id=patient_id)  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            404,
+            "no such patient",
+            action=action,
+            subtype=subtype,
+            entity_type="Patient",
+            entity_id=patient_id,
+        )
     if record.identified and not who.can_see_identified():
-        refuse(request, db, who, 403, "identified record; researchers see de-identified ones only",
-               action=action, subtype=subtype, entity_type="Patient", entity_id=patient_id)  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            403,
+            "identified record; researchers see de-identified ones only",
+            action=action,
+            subtype=subtype,
+            entity_type="Patient",
+            entity_id=patient_id,
+        )
     return record
 
 
@@ -120,8 +144,9 @@ def create_patient(
         created_by=who.user_id,
     )
     db.add(version)
-    audit.record(db, request, who, action="C", subtype="create", entity_type="Patient",
-                 entity_id=record.id)  # fmt: skip
+    audit.record(
+        db, request, who, action="C", subtype="create", entity_type="Patient", entity_id=record.id
+    )
     db.commit()
     response.headers["Location"] = f"/api/v1/patients/{record.id}"
     return patient_out(record, version, who)
@@ -141,8 +166,12 @@ def list_patients(
     if not who.can_see_identified():
         stmt = stmt.where(PatientRecord.identified.is_(False))
     if q and q.strip():
-        like = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        columns = [PatientRecord.external_id, PatientRecord.id]
+        like = (
+            "%"
+            + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        columns: list[Any] = [PatientRecord.external_id, PatientRecord.id]
         if who.can_see_identified():
             columns += [PatientRecord.display_name, PatientRecord.mrn, PatientRecord.notes]
         stmt = stmt.where(or_(*(func.lower(c).like(like, escape="\\") for c in columns)))
@@ -153,43 +182,68 @@ def list_patients(
     items = []
     for r in rows:
         item: dict[str, Any] = {
-            "id": r.id, "external_id": r.external_id, "version": r.current_version,
-            "identified": r.identified, "updated_at": r.updated_at.isoformat(),
-        }  # fmt: skip
+            "id": r.id,
+            "external_id": r.external_id,
+            "version": r.current_version,
+            "identified": r.identified,
+            "updated_at": r.updated_at.isoformat(),
+        }
         if who.can_see_identified():
             item.update(display_name=r.display_name, mrn=r.mrn)
         items.append(item)
-    audit.record(db, request, who, action="E", subtype="search-type", entity_type="Patient",
-                 desc=f"{len(items)} of {total}")  # fmt: skip
+    audit.record(
+        db,
+        request,
+        who,
+        action="E",
+        subtype="search-type",
+        entity_type="Patient",
+        desc=f"{len(items)} of {total}",
+    )
     db.commit()
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
 @router.get("/{patient_id}")
 def read_patient(
-    patient_id: str, request: Request, db: Session = Depends(get_db),
+    patient_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     record = load_record(request, db, who, patient_id)
     out = patient_out(record, current(db, record), who)
-    audit.record(db, request, who, action="R", subtype="read", entity_type="Patient",
-                 entity_id=record.id)  # fmt: skip
+    audit.record(
+        db, request, who, action="R", subtype="read", entity_type="Patient", entity_id=record.id
+    )
     db.commit()
     return out
 
 
 @router.put("/{patient_id}")
 def update_patient(
-    patient_id: str, body: PatientIn, request: Request, db: Session = Depends(get_db),
+    patient_id: str,
+    body: PatientIn,
+    request: Request,
+    db: Session = Depends(get_db),
     who: Principal = Depends(require(*WRITERS)),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     patient = validate_patient(body.patient)
-    record = load_record(request, db, who, patient_id, action="U", subtype="update",
-                         for_update=True)  # fmt: skip
+    record = load_record(
+        request, db, who, patient_id, action="U", subtype="update", for_update=True
+    )
     if body.expected_version is not None and body.expected_version != record.current_version:
-        refuse(request, db, who, 409,
-               f"record is at version {record.current_version}, not {body.expected_version}",
-               action="U", subtype="update", entity_type="Patient", entity_id=record.id)  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            409,
+            f"record is at version {record.current_version}, not {body.expected_version}",
+            action="U",
+            subtype="update",
+            entity_type="Patient",
+            entity_id=record.id,
+        )
     name, mrn = _blank(body.display_name), _blank(body.mrn)
     now = utcnow()
     record.current_version += 1
@@ -201,40 +255,65 @@ def update_patient(
         patient_id=record.id,
         version=record.current_version,
         data=patient.model_dump(mode="json", exclude_none=True),
-        display_name=name, mrn=mrn, notes=body.notes, created_at=now, created_by=who.user_id,
-    )  # fmt: skip
+        display_name=name,
+        mrn=mrn,
+        notes=body.notes,
+        created_at=now,
+        created_by=who.user_id,
+    )
     db.add(version)
-    audit.record(db, request, who, action="U", subtype="update", entity_type="Patient",
-                 entity_id=record.id, desc=f"version {record.current_version}")  # fmt: skip
+    audit.record(
+        db,
+        request,
+        who,
+        action="U",
+        subtype="update",
+        entity_type="Patient",
+        entity_id=record.id,
+        desc=f"version {record.current_version}",
+    )
     db.commit()
     return patient_out(record, version, who)
 
 
 @router.get("/{patient_id}/versions")
 def list_versions(
-    patient_id: str, request: Request, db: Session = Depends(get_db),
+    patient_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     record = load_record(request, db, who, patient_id, subtype="history-instance")
     versions = db.scalars(
-        select(PatientVersion).where(PatientVersion.patient_id == record.id)
+        select(PatientVersion)
+        .where(PatientVersion.patient_id == record.id)
         .order_by(PatientVersion.version)
-    ).all()  # fmt: skip
+    ).all()
     items = [
         {"version": v.version, "created_at": v.created_at.isoformat(), "created_by": v.created_by}
         for v in versions
     ]
-    audit.record(db, request, who, action="R", subtype="history-instance", entity_type="Patient",
-                 entity_id=record.id)  # fmt: skip
+    audit.record(
+        db,
+        request,
+        who,
+        action="R",
+        subtype="history-instance",
+        entity_type="Patient",
+        entity_id=record.id,
+    )
     db.commit()
     return {"id": record.id, "current_version": record.current_version, "versions": items}
 
 
 @router.get("/{patient_id}/versions/{version}")
 def read_version(
-    patient_id: str, version: int, request: Request, db: Session = Depends(get_db),
+    patient_id: str,
+    version: int,
+    request: Request,
+    db: Session = Depends(get_db),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     record = load_record(request, db, who, patient_id, subtype="vread")
     found = db.scalar(
         select(PatientVersion).where(
@@ -242,48 +321,87 @@ def read_version(
         )
     )
     if found is None:
-        refuse(request, db, who, 404, "no such version", subtype="vread", entity_type="Patient",
-               entity_id=record.id)  # fmt: skip
-    audit.record(db, request, who, action="R", subtype="vread", entity_type="Patient",
-                 entity_id=record.id, desc=f"version {version}")  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            404,
+            "no such version",
+            subtype="vread",
+            entity_type="Patient",
+            entity_id=record.id,
+        )
+    audit.record(
+        db,
+        request,
+        who,
+        action="R",
+        subtype="vread",
+        entity_type="Patient",
+        entity_id=record.id,
+        desc=f"version {version}",
+    )
     db.commit()
     return patient_out(record, found, who)
 
 
 @router.delete("/{patient_id}", status_code=204)
 def delete_patient(
-    patient_id: str, request: Request, db: Session = Depends(get_db),
+    patient_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
     who: Principal = Depends(require(*WRITERS)),
-) -> Response:  # fmt: skip
+) -> Response:
     """Soft delete: the record disappears from reads and lists; versions and assessments stay."""
-    record = load_record(request, db, who, patient_id, action="D", subtype="delete",
-                         for_update=True)  # fmt: skip
+    record = load_record(
+        request, db, who, patient_id, action="D", subtype="delete", for_update=True
+    )
     record.deleted_at = utcnow()
-    audit.record(db, request, who, action="D", subtype="delete", entity_type="Patient",
-                 entity_id=record.id)  # fmt: skip
+    audit.record(
+        db, request, who, action="D", subtype="delete", entity_type="Patient", entity_id=record.id
+    )
     db.commit()
     return Response(status_code=204)
 
 
 @router.get("/{patient_id}/assessments")
 def patient_assessments(
-    patient_id: str, request: Request, db: Session = Depends(get_db),
+    patient_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     record = load_record(request, db, who, patient_id, subtype="search-type")
     rows = db.execute(
-        select(AssessmentRecord.id, AssessmentRecord.patient_version, AssessmentRecord.lang,
-               AssessmentRecord.as_of, AssessmentRecord.created_at)
+        select(
+            AssessmentRecord.id,
+            AssessmentRecord.patient_version,
+            AssessmentRecord.lang,
+            AssessmentRecord.as_of,
+            AssessmentRecord.created_at,
+        )
         .where(AssessmentRecord.patient_id == record.id)
         .order_by(AssessmentRecord.created_at.desc())
-    ).all()  # fmt: skip
+    ).all()
     items = [
-        {"id": r.id, "patient_version": r.patient_version, "lang": r.lang,
-         "as_of": r.as_of.isoformat() if isinstance(r.as_of, dt.date) else None,
-         "created_at": r.created_at.isoformat()}
+        {
+            "id": r.id,
+            "patient_version": r.patient_version,
+            "lang": r.lang,
+            "as_of": r.as_of.isoformat() if isinstance(r.as_of, dt.date) else None,
+            "created_at": r.created_at.isoformat(),
+        }
         for r in rows
-    ]  # fmt: skip
-    audit.record(db, request, who, action="E", subtype="search-type", entity_type="Patient",
-                 entity_id=record.id, desc="assessments")  # fmt: skip
+    ]
+    audit.record(
+        db,
+        request,
+        who,
+        action="E",
+        subtype="search-type",
+        entity_type="Patient",
+        entity_id=record.id,
+        desc="assessments",
+    )
     db.commit()
     return {"patient_id": record.id, "items": items}

@@ -28,32 +28,51 @@ def list_scores(who: Principal = Depends(principal)) -> list[dict[str, Any]]:
             "title": s.title,
             "evidence": list(s.evidence),
             "inputs": [
-                {"name": p.name, "kind": p.kind, "required": p.required, "help": p.describe(),
-                 "choices": list(p.choices), "unit": p.canonical_unit}
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "required": p.required,
+                    "help": p.describe(),
+                    "choices": list(p.choices),
+                    "unit": p.canonical_unit,
+                }
                 for p in s.params
             ],
-        }  # fmt: skip
+        }
         for s in specs()
     ]
 
 
 @router.post("/{name}")
 def compute_score(
-    name: str, request: Request, inputs: dict[str, Any] = Body(...),
-    db: Session = Depends(get_db), who: Principal = Depends(principal),
-) -> dict[str, Any]:  # fmt: skip
+    name: str,
+    request: Request,
+    inputs: dict[str, Any] = Body(...),
+    db: Session = Depends(get_db),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
     try:
         spec = get_spec(name)
     except KeyError:
-        refuse(request, db, who, 404, "no such score", action="E", subtype="operation",
-               entity_type="Score", entity_id=name[:64])  # fmt: skip
+        refuse(
+            request,
+            db,
+            who,
+            404,
+            "no such score",
+            action="E",
+            subtype="operation",
+            entity_type="Score",
+            entity_id=name[:64],
+        )
     try:
         result = spec.result(**inputs)
     except ScoreInputError as exc:
         raise InvalidInput(
             f"invalid input to {spec.name}", [{"field": exc.field, "message": exc.message}]
         ) from exc
-    audit.record(db, request, who, action="E", subtype="operation", entity_type="Score",
-                 entity_id=spec.name)  # fmt: skip
+    audit.record(
+        db, request, who, action="E", subtype="operation", entity_type="Score", entity_id=spec.name
+    )
     db.commit()
     return result.model_dump(mode="json")
