@@ -346,20 +346,23 @@ def _has_none(x: Any) -> bool:
 
 
 def select(conditions: Sequence[Any], choices: Sequence[Any], default: Any) -> Array:
-    """``np.select`` with a fast path for one case (0-d inputs), where numpy's per-call overhead
-    would dominate the per-patient path. Same semantics: the first true condition wins."""
-    if all(np.ndim(c) == 0 for c in conditions) and all(np.ndim(v) == 0 for v in choices):
+    """``np.select`` with a fast path for one case (inputs of a single element), where numpy's
+    per-call overhead would dominate the per-patient path. Same semantics: the first true
+    condition wins; the result has the conditions' shape."""
+    if all(np.size(c) == 1 for c in conditions) and all(np.size(v) == 1 for v in choices):
+        shape = max((np.shape(c) for c in conditions), key=len)
         for condition, choice in zip(conditions, choices, strict=True):
-            if condition:
-                return np.asarray(choice)
-        return np.asarray(default)
+            if np.asarray(condition).flat[0]:
+                return np.asarray(choice).reshape(shape)
+        return np.asarray(default).reshape(shape)
     return np.select(conditions, choices, default)
 
 
 def lookup(values: Array, table: Mapping[str, float]) -> Array:
     """Map a string array through ``table``; values not in it give NaN."""
-    if np.ndim(values) == 0:
-        return np.asarray(table.get(str(values), np.nan), dtype=float)
+    if np.size(values) == 1:
+        value = table.get(str(np.asarray(values).flat[0]), np.nan)
+        return np.full(np.shape(values), value, dtype=float)
     return np.select([values == k for k in table], list(table.values()), default=np.nan)
 
 

@@ -294,3 +294,31 @@ def test_report_renders_self_contained(
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
     for name in ("nomogram", "calibration", "decision_curve", "km_1"):
         assert (artifacts_dir / "cohort_report_figures" / f"{name}.png").stat().st_size > 5000
+
+
+# ------------------------------------------------------------------ research estimates
+
+
+def test_research_estimates_label_and_validation(
+    logistic_fit, cox_fit, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from hccbm.cohort.research_estimate import research_estimates
+
+    logistic, _, _ = logistic_fit
+    cox, _, _ = cox_fit
+    paths = [
+        models.export(logistic, tmp_path / "a.json"),
+        models.export(cox, tmp_path / "b.json"),
+        tmp_path / "missing.json",
+    ]
+    features = {"age_c": 5.0, "afp_high": 1, "size_cm": 6.0}
+    out = research_estimates(features, paths)
+    assert [e["label"] for e in out] == [models.RESEARCH_LABEL] * 3
+    assert out[0]["estimate"] == pytest.approx(logistic.predict(features))
+    assert out[0]["validation"]["discrimination_measure"] == "AUC"
+    assert out[0]["validation"]["internal_only"] is True
+    assert out[1]["estimate"] == pytest.approx(cox.predict(features))
+    assert out[1]["horizon"] == 6
+    assert out[2]["estimate"] is None and "cannot read" in out[2]["reason"]
+    partial = research_estimates({"age_c": 1.0}, paths[:1])[0]
+    assert partial["estimate"] is None and "missing" in partial["reason"]
