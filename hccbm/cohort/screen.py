@@ -172,7 +172,7 @@ def screen(df: pl.DataFrame, run: RunInfo) -> tuple[pl.DataFrame, pl.DataFrame]:
     else:
         out.update(_empty_scores())
     lesions = screen_lesions(lesion_cols, cols["patient_id"])
-    out.update(_aggregates(lesions, n))
+    out.update(_aggregates(lesions, lesion_cols["row"], n))
     triggers = workup_triggers(cols) if n else {k: np.zeros(0, dtype=bool) for k in TRIGGER_COLUMNS}
     for name in TRIGGER_COLUMNS:
         out[name] = pl.Series(name, np.asarray(triggers[name], dtype=bool))
@@ -187,12 +187,12 @@ def screen(df: pl.DataFrame, run: RunInfo) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _empty_scores() -> dict[str, pl.Series]:
+    """Zero-length score columns with the right types (an empty chunk or input)."""
     from hccbm.cohort.synthetic import generate
 
     probe, _ = screen(generate(1, seed=0), RunInfo("", dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
-    keep = [c for c in probe.columns if c not in ("patient_id", *TRIGGER_COLUMNS, *META_COLUMNS)]
-    keep = [c for c in keep if c not in LESION_AGGREGATES]
-    return {c: probe[c].clear() for c in keep}
+    skip = {"patient_id", *TRIGGER_COLUMNS, *META_COLUMNS, *LESION_AGGREGATES}
+    return {c: probe[c].clear() for c in probe.columns if c not in skip}
 
 
 def screen_lesions(lesion_cols: Mapping[str, Array], patient_ids: Array) -> pl.DataFrame:
@@ -216,35 +216,27 @@ def screen_lesions(lesion_cols: Mapping[str, Array], patient_ids: Array) -> pl.D
     )
 
 
-def _aggregates(lesions: pl.DataFrame, n: int) -> dict[str, pl.Series]:
-    if not len(lesions):
-        return {
-            "sins_score_max": pl.Series("sins_score_max", [None] * n, dtype=pl.Int64),
-            "bilsky_high_grade_any": pl.Series("bilsky_high_grade_any", [None] * n, dtype=pl.Boolean),
-            "mirels_score_max": pl.Series("mirels_score_max", [None] * n, dtype=pl.Int64),
-        }
-    # Row numbers come back through the ordinal of patient_id within this chunk.
-    keyed = lesions.with_columns(
-        pl.col("patient_id").rle_id().alias("_k")
-    )  # lesions are in patient order; map _k to rows via first occurrence below
-    agg = keyed.group_by("patient_id", maintain_order=True).agg(
-        pl.col("sins_score").max().alias("sins_score_max"),
-        pl.col("bilsky_high_grade").any(ignore_nulls=True).alias("bilsky_high_grade_any"),
-        pl.col("bilsky_high_grade").is_not_null().any().alias("_graded"),
-        pl.col("mirels_score").max().alias("mirels_score_max"),
-    )
-    agg = agg.with_columns(
-        pl.when(pl.col("_graded")).then(pl.col("bilsky_high_grade_any")).alias(
-            "bilsky_high_grade_any"
+def _aggregates(lesions: pl.DataFrame, rows: Array, n: int) -> dict[str, pl.Series]:
+    """Per-patient lesion aggregates, aligned to the patient rows (null without lesions)."""
+    agg = (
+        lesions.select("sins_score", "bilsky_high_grade", "mirels_score")
+        .with_columns(pl.Series("_row", np.asarray(rows, dtype=np.int64)))
+        .group_by("_row")
+        .agg(
+            pl.col("sins_score").max().alias("sins_score_max"),
+            pl.when(pl.col("bilsky_high_grade").is_not_null().any())
+            .then(pl.col("bilsky_high_grade").any())
+            .alias("bilsky_high_grade_any"),
+            pl.col("mirels_score").max().alias("mirels_score_max"),
         )
-    ).drop("_graded")
-    return {c: agg[c] for c in LESION_AGGREGATES} | {"_agg_ids": agg["patient_id"]}
+    )
+    full = pl.DataFrame({"_row": np.arange(n, dtype=np.int64)}).join(
+        agg, on="_row", how="left", maintain_order="left"
+    )
+    return {c: full[c].cast(t) for c, t in zip(LESION_AGGREGATES, AGG_TYPES, strict=True)}
 
 
-def screen_table(df: pl.DataFrame, run: RunInfo) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`screen` with lesion aggregates aligned to the patient rows (the public entry)."""
-    result, lesions = screen(df, run)
-    return result, lesions
+AGG_TYPES: Final = (pl.Int64, pl.Boolean, pl.Int64)
 
 
 def screen_chunks(
