@@ -47,6 +47,7 @@ LAZY_GROUPS = {
         "The evidence base: references, claims, mechanism graph.",
     ),
     "spectra": ("hccbm.commands.spectra", "Serum peptide MALDI-TOF spectra (research use)."),
+    "fhir": ("hccbm.commands.fhir", "FHIR R4: import a Bundle as Patient JSON, export Bundles."),
 }
 
 

@@ -306,7 +306,9 @@ class PredictionModel:
             predictors = [Predictor(**p) for p in data["predictors"]]
             coefficients = {n: float(v["beta"]) for n, v in spec["coefficients"].items()}
             ses = {
-                n: float(v["se"]) for n, v in spec["coefficients"].items() if v.get("se") is not None
+                n: float(v["se"])
+                for n, v in spec["coefficients"].items()
+                if v.get("se") is not None
             }
         except (KeyError, TypeError) as exc:
             raise StatsInputError(f"model card is missing or has a malformed field: {exc}") from exc
@@ -457,8 +459,7 @@ def fit_logistic(
         kind="logistic",
         outcome=outcome,
         predictors=[
-            Predictor.from_column(n, x[n], units.get(n, ""), descriptions.get(n, ""))
-            for n in preds
+            Predictor.from_column(n, x[n], units.get(n, ""), descriptions.get(n, "")) for n in preds
         ],
         coefficients={n: float(b) for n, b in zip(preds, params[1:], strict=True)},
         standard_errors={n: float(s) for n, s in zip(preds, se[1:], strict=True)},
@@ -575,9 +576,7 @@ def _logistic_metrics(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         slope_fit = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit()
-        citl_fit = sm.GLM(
-            y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp
-        ).fit()
+        citl_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp).fit()
     metrics["calibration_slope"] = float(slope_fit.params[1])
     metrics["calibration_intercept"] = float(citl_fit.params[0])
     return metrics
@@ -707,6 +706,7 @@ class ValidationResult:
     subgroup_column: str | None
     rows_dropped: int
     risk_histogram: dict[str, list[float]] = field(default_factory=dict)
+    time_unit: str = "months"
 
     @property
     def discrimination_name(self) -> str:
@@ -890,9 +890,7 @@ def validate(
         for k in keys:
             optimism_samples[k].append(in_sample[k] - in_original[k])
         fixed_discrimination.append(fixed)
-    optimism = {
-        k: float(np.mean(v)) if v else float("nan") for k, v in optimism_samples.items()
-    }
+    optimism = {k: float(np.mean(v)) if v else float("nan") for k, v in optimism_samples.items()}
     corrected = {k: apparent[k] - optimism[k] for k in keys}
     ci = (
         (
@@ -932,6 +930,7 @@ def validate(
             "edges": [float(x) for x in np.linspace(0, 1, 41)],
             "counts": [float(c) for c in np.histogram(risk, bins=40, range=(0, 1))[0]],
         },
+        time_unit=model.time_unit,
     )
     if attach:
         model.validation = result.to_dict()
@@ -946,9 +945,11 @@ def validate(
 def _summary_lines(v: ValidationResult) -> list[str]:
     disc = v.discrimination_name
     label = "AUC" if disc == "auc" else "C-index"
-    ci = f" (95% CI {v.discrimination_ci[0]:.3f}–{v.discrimination_ci[1]:.3f})" if (
-        v.discrimination_ci
-    ) else ""
+    ci = (
+        f" (95% CI {v.discrimination_ci[0]:.3f}–{v.discrimination_ci[1]:.3f})"
+        if (v.discrimination_ci)
+        else ""
+    )
     lines = [
         f"{label}: apparent {v.apparent[disc]:.3f}{ci}, corrected {v.corrected[disc]:.3f}",
         f"Calibration slope: apparent {v.apparent['calibration_slope']:.2f}, "
@@ -985,7 +986,7 @@ def calibration_figure(v: ValidationResult, title: str | None = None) -> Figure:
     top = min(1.0, top)
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
-    what = "" if v.kind == "logistic" else f" by {v.horizon:g}"
+    what = "" if v.kind == "logistic" else f" by {v.horizon:g} {v.time_unit}"
     ax.set_ylabel(f"Observed risk{what}")
     ax.set_title(title or "Calibration (development data)")
     ax.text(
@@ -1076,7 +1077,9 @@ def nomogram(model: PredictionModel, *, title: str | None = None) -> Figure:
     ax.set_ylim(-rows + 0.4, 0.8)
     ax.axis("off")
 
-    def axis_row(y: float, label: str, ticks: list[tuple[float, str]], span: tuple[float, float]):
+    def axis_row(
+        y: float, label: str, ticks: list[tuple[float, str]], span: tuple[float, float]
+    ) -> None:
         ax.plot(span, [y, y], color="black", linewidth=1)
         for x, text in ticks:
             ax.plot([x, x], [y, y + 0.12], color="black", linewidth=1)
@@ -1135,7 +1138,5 @@ def nomogram(model: PredictionModel, *, title: str | None = None) -> Figure:
     )
     xs = [x for x, _ in prob_ticks]
     axis_row(y_total - 1.0, label, prob_ticks, (min(xs, default=0), max(xs, default=100)))
-    ax.set_title(
-        title or f"Nomogram — {model.name} ({RESEARCH_LABEL})", fontsize=10, loc="left"
-    )
+    ax.set_title(title or f"Nomogram — {model.name} ({RESEARCH_LABEL})", fontsize=10, loc="left")
     return figure

@@ -138,8 +138,10 @@ PUBLISHED_MODELS: tuple[PublishedModel, ...] = (
         evidence=("long2023_ensemble",),
         outcome="early mortality (death <= 3 months)",
         population="SEER HCC-BM: training 1,509 / internal test 388; external test 98",
-        predictors=("11 features incl. sex, marital status, T, N, fibrosis score, AFP, "
-                    "tumour size, lung metastases",),
+        predictors=(
+            "11 features incl. sex, marital status, T, N, fibrosis score, AFP, "
+            "tumour size, lung metastases",
+        ),
         performance="AUROC and Brier score in the full text (not captured)",
         computable=False,
         verified=True,
@@ -152,8 +154,14 @@ PUBLISHED_MODELS: tuple[PublishedModel, ...] = (
         evidence=("medscimonit2019_seer_bm",),
         outcome="bone metastasis at diagnosis (logistic factors)",
         population="SEER 2010-2014, 36,507 HCC; 1,567 with BM",
-        predictors=("male sex", "unmarried", "higher T", "N+", "intrahepatic metastases",
-                    "lung or brain metastases"),
+        predictors=(
+            "male sex",
+            "unmarried",
+            "higher T",
+            "N+",
+            "intrahepatic metastases",
+            "lung or brain metastases",
+        ),
         performance="—",
         computable=False,
         verified=True,
@@ -177,8 +185,13 @@ PUBLISHED_MODELS: tuple[PublishedModel, ...] = (
         evidence=("zhang2022_tianjin_bm",),
         outcome="bone metastasis",
         population="Tianjin single centre 2009-2017",
-        predictors=("alcohol", "number and size of intrahepatic tumours",
-                    "lymph node metastasis", "serum ALP", "haemoglobin"),
+        predictors=(
+            "alcohol",
+            "number and size of intrahepatic tumours",
+            "lymph node metastasis",
+            "serum ALP",
+            "haemoglobin",
+        ),
         performance="—",
         computable=False,
         verified=True,
@@ -232,9 +245,7 @@ def kim2019_risk_count_array(
         raise ValueError(f"child_pugh_risk_classes {sorted(wanted)}; allowed: A, B, C")
     bad = ~np.isin(classes, ["A", "B", "C"])
     if bad.any():
-        raise ValueError(
-            f"child_pugh_class {classes[bad].ravel()[0]!r}; allowed: A, B, C"
-        )
+        raise ValueError(f"child_pugh_class {classes[bad].ravel()[0]!r}; allowed: A, B, C")
     afp = np.asarray(afp_ng_ml, dtype=float)
     size = np.asarray(hcc_size_cm, dtype=float)
     if np.any(afp < 0) or np.any(size <= 0):

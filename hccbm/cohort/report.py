@@ -108,9 +108,9 @@ def render_report(
         labels["brier"] = "Brier score (IPCW)"
     environment = Environment(autoescape=select_autoescape(default=True), undefined=StrictUndefined)
     template_text = (
-        resources.files("hccbm.cohort").joinpath("templates/tripod_report.html.j2").read_text(
-            encoding="utf-8"
-        )
+        resources.files("hccbm.cohort")
+        .joinpath("templates/tripod_report.html.j2")
+        .read_text(encoding="utf-8")
     )
     template = environment.from_string(template_text)
     return template.render(

@@ -40,7 +40,9 @@ def _validation_summary(model: PredictionModel) -> dict[str, Any]:
     }
 
 
-def research_estimate(patient_features: Mapping[str, Any], model: PredictionModel) -> dict[str, Any]:
+def research_estimate(
+    patient_features: Mapping[str, Any], model: PredictionModel
+) -> dict[str, Any]:
     """One model's estimate for one patient (see :func:`research_estimates`)."""
     notes = model.check_features(patient_features)
     entry: dict[str, Any] = {

@@ -71,18 +71,14 @@ def to_pandas(df: Any) -> pd.DataFrame:
             df = df.collect()
         if isinstance(df, pl.DataFrame):
             return df.to_pandas()
-    raise StatsInputError(
-        f"expected a pandas or polars DataFrame, got {type(df).__name__}"
-    )
+    raise StatsInputError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
     """Raise :class:`StatsInputError` naming every missing column and the columns present."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise StatsInputError(
-            f"column(s) {missing} not found; the data has {list(df.columns)}"
-        )
+        raise StatsInputError(f"column(s) {missing} not found; the data has {list(df.columns)}")
 
 
 def complete_cases(df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
@@ -145,7 +141,8 @@ def table_one(
 
     Returns the ``tableone.TableOne`` object: render it with ``.to_html()``, ``.to_csv(path)``
     or ``.tabulate(tablefmt="github")``. Continuous columns are summarised as mean (SD), or
-    median [Q1,Q3] when listed in ``nonnormal``; categorical columns as n (%). With a group and
+    median [Q1,Q3] when listed in ``nonnormal``; categorical columns (those listed, and any
+    text or boolean column) as n (%). With a group and
     ``pval=True`` the table carries the tests tableone chooses (chi-squared/Fisher for
     categorical, t-test/ANOVA or Kruskal–Wallis for continuous) — descriptive, not confirmatory.
     """
@@ -155,6 +152,16 @@ def table_one(
     cols = list(columns) if columns is not None else [c for c in frame.columns if c != groupby]
     require_columns(frame, cols + ([groupby] if groupby else []))
     cats = list(categorical or [])
+    # Text and boolean columns can only be summarised as n (%).
+    cats += [
+        c
+        for c in cols
+        if c not in cats
+        and c != groupby
+        and not (
+            pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+        )
+    ]
     unknown = [c for c in cats + list(nonnormal or []) if c not in cols]
     if unknown:
         raise StatsInputError(f"column(s) {unknown} are not among the table columns {cols}")
@@ -290,9 +297,7 @@ def kaplan_meier(
     summaries: list[GroupSurvival] = []
     for name in sorted(labels.unique()):
         mask = labels == name
-        fitter = KaplanMeierFitter(alpha=alpha).fit(
-            durations[mask], events[mask], label=str(name)
-        )
+        fitter = KaplanMeierFitter(alpha=alpha).fit(durations[mask], events[mask], label=str(name))
         fitter.plot_survival_function(ax=ax, ci_show=True)
         fitters[str(name)] = fitter
         median, lower, upper = _median_with_ci(fitter)
@@ -324,9 +329,7 @@ def kaplan_meier(
     ax.grid(alpha=0.3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        add_at_risk_counts(
-            *fitters.values(), ax=ax, rows_to_show=["At risk"], fig=figure
-        )
+        add_at_risk_counts(*fitters.values(), ax=ax, rows_to_show=["At risk"], fig=figure)
     return KaplanMeierResult(
         duration=duration,
         event=event,
@@ -471,8 +474,8 @@ def cox(
         warnings.simplefilter("ignore")
         fitter.fit(data, duration_col=duration, event_col=event, strata=list(strata or []) or None)
     raw = fitter.summary
-    lower_col = [c for c in raw.columns if c.startswith("exp(coef) lower")][0]
-    upper_col = [c for c in raw.columns if c.startswith("exp(coef) upper")][0]
+    lower_col = next(c for c in raw.columns if c.startswith("exp(coef) lower"))
+    upper_col = next(c for c in raw.columns if c.startswith("exp(coef) upper"))
     summary = pd.DataFrame(
         {
             "coef": raw["coef"],

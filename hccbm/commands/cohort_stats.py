@@ -96,9 +96,7 @@ def table1(
     nonnormal: Annotated[
         str | None, typer.Option(help="Comma-separated skewed columns (median [IQR])")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--out", help="Write .html or .csv")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Write .html or .csv")] = None,
 ) -> None:
     """Table 1: baseline characteristics overall and by group (tableone)."""
     from hccbm.cohort.stats import table_one
@@ -128,7 +126,9 @@ def km(
     duration: DurationOpt,
     event: EventOpt,
     group: Annotated[str | None, typer.Option(help="Grouping column")] = None,
-    figure: Annotated[Path | None, typer.Option("--figure", help="Write the plot (.png/.svg)")] = None,
+    figure: Annotated[
+        Path | None, typer.Option("--figure", help="Write the plot (.png/.svg)")
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write results as JSON")] = None,
     time_label: Annotated[str | None, typer.Option(help="x-axis label, e.g. 'months'")] = None,
 ) -> None:
@@ -338,7 +338,9 @@ def model_command(
                 )
                 km_figures.append((km_result.figure, f"Kaplan–Meier by {km_group}"))
         err.print(f"fitted {kind} model: n = {model.n}, events = {model.events}; validating…")
-        validation = models.validate(model, frame, n_bootstrap=bootstrap, seed=seed, subgroup=subgroup)
+        validation = models.validate(
+            model, frame, n_bootstrap=bootstrap, seed=seed, subgroup=subgroup
+        )
         if table1_columns:
             cols = _split(table1_columns)
             table_html = stats.table_one(frame, groupby=outcome, columns=cols).to_html()

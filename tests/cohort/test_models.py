@@ -26,6 +26,8 @@ from sklearn.metrics import roc_auc_score
 from hccbm.cohort import models
 from hccbm.cohort.stats import StatsInputError
 
+Fit = tuple[models.PredictionModel, models.ValidationResult, pd.DataFrame]
+
 TRUE_LOGIT = {"intercept": -3.0, "age": 0.03, "afp_high": 0.9, "size_cm": 0.15}
 
 
@@ -100,7 +102,7 @@ def cox_fit() -> tuple[models.PredictionModel, models.ValidationResult, pd.DataF
 # ------------------------------------------------------------------ logistic
 
 
-def test_logistic_recovers_true_coefficients(logistic_fit) -> None:  # type: ignore[no-untyped-def]
+def test_logistic_recovers_true_coefficients(logistic_fit: Fit) -> None:
     model, _, _ = logistic_fit
     truth = {"age_c": 0.03, "afp_high": 0.9, "size_cm": 0.15}
     for name, beta in truth.items():
@@ -111,7 +113,7 @@ def test_logistic_recovers_true_coefficients(logistic_fit) -> None:  # type: ign
     assert model.n == 1500 and 0 < model.events < 1500
 
 
-def test_logistic_validation_measures(logistic_fit) -> None:  # type: ignore[no-untyped-def]
+def test_logistic_validation_measures(logistic_fit: Fit) -> None:
     model, v, df = logistic_fit
     p = model.predict_risk(df)
     assert v.apparent["auc"] == pytest.approx(roc_auc_score(df["bone_mets"], p), abs=1e-12)
@@ -130,7 +132,7 @@ def test_logistic_validation_measures(logistic_fit) -> None:  # type: ignore[no-
     assert {s["subgroup"] for s in v.subgroups} == {"female", "male"}
 
 
-def test_decision_curve_reference_strategies(logistic_fit) -> None:  # type: ignore[no-untyped-def]
+def test_decision_curve_reference_strategies(logistic_fit: Fit) -> None:
     _, v, df = logistic_fit
     prevalence = df["bone_mets"].mean()
     for row in v.decision_curve:
@@ -145,7 +147,8 @@ def test_decision_curve_reference_strategies(logistic_fit) -> None:  # type: ign
 
 
 def test_export_load_roundtrip_and_predict(
-    logistic_fit, tmp_path: Path  # type: ignore[no-untyped-def]
+    logistic_fit: Fit,
+    tmp_path: Path,
 ) -> None:
     model, _, df = logistic_fit
     path = models.export(model, tmp_path / "card.json")
@@ -158,17 +161,17 @@ def test_export_load_roundtrip_and_predict(
     loaded = models.load(path)
     row = df.iloc[3]
     features = {n: float(row[n]) for n in ["age_c", "afp_high", "size_cm"]}
-    lp = (
-        card["specification"]["intercept"]
-        + sum(card["specification"]["coefficients"][n]["beta"] * v for n, v in features.items())
+    lp = card["specification"]["intercept"] + sum(
+        card["specification"]["coefficients"][n]["beta"] * v for n, v in features.items()
     )
     assert loaded.predict(features) == pytest.approx(1 / (1 + math.exp(-lp)), abs=1e-12)
     assert loaded.predict(features) == pytest.approx(model.predict_risk(df.iloc[[3]])[0])
     with pytest.raises(StatsInputError, match="size_cm: missing"):
         loaded.predict({"age_c": 1.0, "afp_high": 1})
-    assert any("outside the development range" in n for n in loaded.check_features(
-        {**features, "size_cm": 500.0}
-    ))
+    assert any(
+        "outside the development range" in n
+        for n in loaded.check_features({**features, "size_cm": 500.0})
+    )
 
 
 def test_load_rejects_foreign_json(tmp_path: Path) -> None:
@@ -184,7 +187,7 @@ def test_text_predictor_is_rejected() -> None:
         models.fit_logistic(df, "bone_mets", ["sex"])
 
 
-def test_figures_render(logistic_fit, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_figures_render(logistic_fit: Fit, artifacts_dir: Path) -> None:
     model, v, _ = logistic_fit
     figure = models.nomogram(model)
     texts = " ".join(t.get_text() for ax in figure.axes for t in ax.texts)
@@ -195,7 +198,7 @@ def test_figures_render(logistic_fit, artifacts_dir: Path) -> None:  # type: ign
     models.decision_curve_figure(v).savefig(artifacts_dir / "cohort_dca_logistic.png", dpi=110)
 
 
-def test_nomogram_probability_axis_spans_the_range(logistic_fit) -> None:  # type: ignore[no-untyped-def]
+def test_nomogram_probability_axis_spans_the_range(logistic_fit: Fit) -> None:
     """The probability axis carries the ticks inside the model's achievable range."""
     model, _, _ = logistic_fit
     figure = models.nomogram(model)
@@ -207,9 +210,11 @@ def test_nomogram_probability_axis_spans_the_range(logistic_fit) -> None:  # typ
 # ------------------------------------------------------------------ Cox
 
 
-def test_cox_model_matches_lifelines_and_truth(cox_fit) -> None:  # type: ignore[no-untyped-def]
+def test_cox_model_matches_lifelines_and_truth(cox_fit: Fit) -> None:
     model, _, df = cox_fit
-    fitter = CoxPHFitter().fit(df[["os_months", "death", "afp_high", "size_cm"]], "os_months", "death")
+    fitter = CoxPHFitter().fit(
+        df[["os_months", "death", "afp_high", "size_cm"]], "os_months", "death"
+    )
     for name in ("afp_high", "size_cm"):
         assert model.coefficients[name] == pytest.approx(fitter.params_[name], abs=1e-8)
     se = model.standard_errors["afp_high"]
@@ -217,10 +222,12 @@ def test_cox_model_matches_lifelines_and_truth(cox_fit) -> None:  # type: ignore
     # Step-function survival at the last event time <= horizon equals lifelines' prediction.
     sf = fitter.predict_survival_function(df[["afp_high", "size_cm"]].iloc[:5])
     t_last = sf.index[sf.index <= 6].max()
-    np.testing.assert_allclose(1 - model.predict_risk(df.iloc[:5]), sf.loc[t_last].to_numpy(), atol=1e-10)
+    np.testing.assert_allclose(
+        1 - model.predict_risk(df.iloc[:5]), sf.loc[t_last].to_numpy(), atol=1e-10
+    )
 
 
-def test_cox_validation(cox_fit, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cox_validation(cox_fit: Fit, artifacts_dir: Path) -> None:
     model, v, df = cox_fit
     from lifelines.utils import concordance_index
 
@@ -253,8 +260,8 @@ def test_cox_horizon_beyond_follow_up_is_rejected() -> None:
         models.fit_cox(df, "os_months", "death", ["afp_high"], horizon=1000)
 
 
-def test_cox_export_roundtrip(cox_fit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    model, _, df = cox_fit
+def test_cox_export_roundtrip(cox_fit: Fit, tmp_path: Path) -> None:
+    model, _, _ = cox_fit
     loaded = models.load(models.export(model, tmp_path / "cox.json"))
     features = {"afp_high": 1, "size_cm": 4.2}
     assert loaded.predict(features) == pytest.approx(model.predict(features), abs=1e-12)
@@ -265,7 +272,8 @@ def test_cox_export_roundtrip(cox_fit, tmp_path: Path) -> None:  # type: ignore[
 
 
 def test_report_renders_self_contained(
-    logistic_fit, artifacts_dir: Path  # type: ignore[no-untyped-def]
+    logistic_fit: Fit,
+    artifacts_dir: Path,
 ) -> None:
     from hccbm.cohort import report, stats
 
@@ -277,8 +285,12 @@ def test_report_renders_self_contained(
         group="afp",
         time_label="months",
     )
-    t1 = stats.table_one(df, groupby="bone_mets", columns=["age_c", "afp_high", "size_cm", "sex"],
-                         categorical=["afp_high", "sex"])
+    t1 = stats.table_one(
+        df,
+        groupby="bone_mets",
+        columns=["age_c", "afp_high", "size_cm", "sex"],
+        categorical=["afp_high", "sex"],
+    )
     path = report.write_report(
         artifacts_dir / "cohort_tripod_report.html",
         model,
@@ -300,7 +312,9 @@ def test_report_renders_self_contained(
 
 
 def test_research_estimates_label_and_validation(
-    logistic_fit, cox_fit, tmp_path: Path  # type: ignore[no-untyped-def]
+    logistic_fit: Fit,
+    cox_fit: Fit,
+    tmp_path: Path,
 ) -> None:
     from hccbm.cohort.research_estimate import research_estimates
 

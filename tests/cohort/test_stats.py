@@ -129,9 +129,9 @@ def test_km_single_group_has_no_logrank_and_unreached_median_is_none() -> None:
 def test_km_drops_incomplete_rows_and_rejects_bad_values() -> None:
     df = pd.DataFrame({"t": [1.0, 2.0, None, 4.0], "e": [1, 1, 1, 0]})
     assert stats.kaplan_meier(df, "t", "e").rows_dropped == 1
-    with pytest.raises(stats.StatsInputError, match="'t'.*negative"):
+    with pytest.raises(stats.StatsInputError, match=r"'t'.*negative"):
         stats.kaplan_meier(pd.DataFrame({"t": [-1.0, 2.0], "e": [1, 0]}), "t", "e")
-    with pytest.raises(stats.StatsInputError, match="'e'.*event indicator"):
+    with pytest.raises(stats.StatsInputError, match=r"'e'.*event indicator"):
         stats.kaplan_meier(pd.DataFrame({"t": [1.0, 2.0], "e": [1, 2]}), "t", "e")
     with pytest.raises(stats.StatsInputError, match=r"\['time'\] not found"):
         stats.kaplan_meier(pd.DataFrame({"t": [1.0], "e": [1]}), "time", "e")
@@ -249,9 +249,7 @@ def test_cumulative_incidence_by_group_and_bad_codes() -> None:
     assert set(result.table["group"]) == {"A", "B"}
     assert result.to_dict()["counts"]["A"]["n"] == 300
     with pytest.raises(stats.StatsInputError, match="integer event code"):
-        stats.cumulative_incidence(
-            pd.DataFrame({"m": [1.0, 2.0], "s": [0.5, 1]}), "m", "s", 1
-        )
+        stats.cumulative_incidence(pd.DataFrame({"m": [1.0, 2.0], "s": [0.5, 1]}), "m", "s", 1)
 
 
 # ------------------------------------------------------------------ Table 1
