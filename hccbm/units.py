@@ -1,6 +1,6 @@
 """Measurements with UCUM units, and conversion to one canonical unit per analyte.
 
-Conversion factors are analyte-specific and kept in code (``../shared/clinical/interop.md`` §3.4
+Conversion factors are analyte-specific and kept in code (``shared/clinical/interop.md`` §3.4
 recommends this: mass<->mole needs the molar mass). The conventional factors used by the scores'
 sources are those of ``scores.md``: bilirubin 1 mg/dL = 17.1 umol/L, creatinine 1 mg/dL =
 88.4 umol/L, calcium 1 mg/dL = 0.2495 mmol/L, albumin g/L = g/dL x 10. The unit tests derive the

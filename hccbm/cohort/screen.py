@@ -204,16 +204,15 @@ def screen_lesions(lesion_cols: Mapping[str, Array], patient_ids: Array) -> pl.D
         "lesion": pl.Series("lesion", np.asarray(lesion_cols["lesion"], dtype=np.int64)),
         "site": pl.Series("site", np.asarray(lesion_cols["site"]).astype(str)),
     }
-    if m:
-        inputs, applicable = lesion_score_inputs(lesion_cols)
-        computed = {name: REGISTRY[name].compute(**inputs[name]) for name in LESION_SCORES}
-        out.update(score_frame(lesion_cols, computed, inputs, applicable, LESION_SCORES, m))
-        return pl.DataFrame(out)
-    return pl.DataFrame(out).with_columns(
-        pl.lit(None, dtype=pl.Int64).alias("sins_score"),
-        pl.lit(None, dtype=pl.Boolean).alias("bilsky_high_grade"),
-        pl.lit(None, dtype=pl.Int64).alias("mirels_score"),
-    )
+    if not m:
+        # Score one placeholder lesion for the column types, then keep no rows.
+        probe = {k: np.array([""]) for k in lesion_cols if k not in ("row", "lesion")}
+        probe |= {"row": np.array([0]), "lesion": np.array([0]), "site": np.array(["T1"])}
+        return screen_lesions(probe, np.array(["probe"])).clear()
+    inputs, applicable = lesion_score_inputs(lesion_cols)
+    computed = {name: REGISTRY[name].compute(**inputs[name]) for name in LESION_SCORES}
+    out.update(score_frame(lesion_cols, computed, inputs, applicable, LESION_SCORES, m))
+    return pl.DataFrame(out)
 
 
 def _aggregates(lesions: pl.DataFrame, rows: Array, n: int) -> dict[str, pl.Series]:

@@ -1,6 +1,6 @@
 """Code tables for the FHIR mapping, each code with its verification status.
 
-Every standard code here is copied from ``../shared/clinical/interop.md`` §3 with the status tag
+Every standard code here is copied from ``shared/clinical/interop.md`` §3 with the status tag
 given there: ``V`` checked by running code or an authoritative vocabulary file, ``S`` backed by
 public sources, ``R`` from memory (**not used**: kept only so the docs can say why). Codes the
 interop notes do not give, or give only as ``R``, are replaced by codes from hccbm's own code

@@ -1,4 +1,4 @@
-"""Patient JSON v1 (``../shared/contracts/patient-v1.md``) as pydantic v2 models.
+"""Patient JSON v1 (``shared/contracts/patient-v1.md``) as pydantic v2 models.
 
 Names, enumerations and units are fixed by the contract: extend, never rename. An absent optional
 field means "not known", never "normal". Measurements are ``{"value": v, "unit": "UCUM"}`` and are

@@ -1,6 +1,6 @@
 """Long-bone metastases: the Mirels score for impending pathological fracture (Mirels 1989).
 
-Definition and worked examples: ``../shared/clinical/scores.md`` §8.
+Definition and worked examples: ``shared/clinical/scores.md`` §8.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Liver function and stage: Child-Pugh, ALBI, MELD (UNOS), MELD-Na (OPTN 2016), MELD 3.0, BCLC.
 
-Definitions, bounds and worked examples: ``../shared/clinical/scores.md`` §1–4. Every function is
+Definitions, bounds and worked examples: ``shared/clinical/scores.md`` §1–4. Every function is
 vectorised over numpy arrays (scalars broadcast) and takes canonical units: bilirubin and
 creatinine mg/dL, albumin g/dL, sodium mmol/L, diameter cm. Missing inputs (NaN, None, '') give
 missing outputs (NaN, '') rather than a guess.

@@ -1,6 +1,6 @@
 """Spinal metastasis scores: SINS, Bilsky ESCC grade, revised Tokuhashi, Tomita, Bauer.
 
-Definitions and worked examples: ``../shared/clinical/scores.md`` §5–7. All vectorised over
+Definitions and worked examples: ``shared/clinical/scores.md`` §5–7. All vectorised over
 numpy arrays of codes (strings) and counts; hccbm covers HCC, so the primary-site items are fixed
 to liver where a score has one (Tokuhashi 1 point, Tomita rapid growth 4, Bauer not lung and not
 a favourable primary).
