@@ -48,6 +48,7 @@ LAZY_GROUPS = {
     ),
     "spectra": ("hccbm.commands.spectra", "Serum peptide MALDI-TOF spectra (research use)."),
     "fhir": ("hccbm.commands.fhir", "FHIR R4: import a Bundle as Patient JSON, export Bundles."),
+    "cohort": ("hccbm.commands.cohort", "Research cohorts: data, screening, statistics, models."),
 }
 
 
@@ -186,6 +187,10 @@ def assess(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
     ] = None,
+    model: Annotated[
+        list[Path] | None,
+        typer.Option("--model", help="A research model card (hccbm cohort model); repeatable."),
+    ] = None,
 ) -> None:
     """Assess a patient: scores, urgent problems, work-up, treatment, prognosis, missing data."""
     from hccbm.assessment.engine import assess as run_assessment
@@ -202,6 +207,13 @@ def assess(
             fail(f"--as-of {as_of!r} is not a date; expected YYYY-MM-DD")
     patient = load_patient(patient_file, today=date)
     assessment = run_assessment(patient, as_of=date, lang=lang)
+    if model:
+        # Research models live above the assessment layer: attached here, at the edge.
+        from hccbm.cohort.research_estimate import research_estimates
+        from hccbm.scores.columns import flatten
+
+        row = {k: v[0].item() for k, v in flatten([patient])[0].items()}
+        assessment.research_estimates = research_estimates(row, model)
     if fmt == "json":
         text = json.dumps(assessment.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
     elif fmt == "html":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
@@ -98,3 +98,6 @@ class Assessment(BaseModel):
     recommendations: list[Recommendation]
     prognosis: list[PrognosisItem]
     missing: list[MissingItem]
+    #: Estimates of research models (``hccbm cohort model`` cards) attached at the edge, each
+    #: labelled "research estimate — not a validated score" with its validation figures.
+    research_estimates: list[dict[str, Any]] = Field(default_factory=list)

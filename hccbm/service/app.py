@@ -121,6 +121,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def login_required(_request: Request, _exc: Exception) -> RedirectResponse:
             return RedirectResponse("/login", status_code=303)
 
+    from hccbm.service.cds_hooks import router as cds_hooks_router
+
+    app.include_router(cds_hooks_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.cds_cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cds_cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

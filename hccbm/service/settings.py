@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +46,25 @@ class Settings(BaseSettings):
     sqlite_busy_timeout: float = 30.0
     #: Connection pool size (PostgreSQL).
     pool_size: int = 10
+
+    # --- CDS Hooks (docs/cds-hooks.md) ---
+    #: Public base URL (e.g. ``https://cds.example.org``): CDS Hooks JWT ``aud`` is this plus the
+    #: path called, and card links point here. Default: the scheme and host of each request.
+    public_base_url: str | None = None
+    #: ``jwt`` (CDS Hooks 2.0 authentication) or ``off`` (loopback clients only: demos, tests).
+    cds_auth: Literal["jwt", "off"] = "jwt"
+    #: JSON: each trusted ``iss`` -> an inline JWKS object or an https JWKS URL.
+    cds_trusted_issuers: dict[str, Any] = Field(default_factory=dict)
+    #: Issuers that may sign with ES256 (test issuers only, such as the public sandbox).
+    cds_es256_issuers: list[str] = Field(default_factory=list)
+    #: Clock leeway for ``exp`` and ``iat``, in seconds.
+    cds_jwt_leeway_seconds: float = 30.0
+    #: Browser origins allowed by CORS (JSON list); empty: no CORS headers at all.
+    cds_cors_origins: list[str] = Field(default_factory=list)
+    #: Reference date of CDS assessments: ``today``, ``data`` (latest date in the data) or a date.
+    cds_as_of: str = "today"
+    #: Timeout of requests to the EHR's FHIR server and to JWKS URLs, in seconds.
+    cds_http_timeout_seconds: float = 5.0
 
 
 @cache

@@ -113,3 +113,32 @@ def test_html_report_renders_in_headless_chromium(
         timeout=120,
     )
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def test_assess_shows_a_research_model_as_a_research_estimate(tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from hccbm.cohort.models import RESEARCH_LABEL, export, fit_logistic
+
+    rng = np.random.default_rng(3)
+    size = rng.uniform(1, 12, 400)
+    logit = -3 + 0.3 * size  # a planted effect: a model card, not a clinical claim
+    df = pd.DataFrame(
+        {
+            "hcc_largest_diameter_cm": size,
+            "bm": (rng.random(400) < 1 / (1 + np.exp(-logit))).astype(int),
+        }
+    )
+    card = export(fit_logistic(df, "bm", ["hcc_largest_diameter_cm"]), tmp_path / "card.json")
+    result = runner.invoke(app, ["assess", DEMO, "--format", "json", "--model", str(card)])
+    assert result.exit_code == 0, result.output
+    [estimate] = json.loads(result.output)["research_estimates"]
+    assert estimate["label"] == RESEARCH_LABEL
+    # demo-001 has a 6.5 cm tumour: the estimate is the fitted logistic function at 6.5.
+    assert 0 < estimate["estimate"] < 1 and estimate["inputs"] == {"hcc_largest_diameter_cm": 6.5}
+    html_out = tmp_path / "r.html"
+    runner.invoke(
+        app, ["assess", DEMO, "--format", "html", "--out", str(html_out), "--model", str(card)]
+    )
+    assert "not validated" in html_out.read_text()

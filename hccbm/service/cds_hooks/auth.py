@@ -1,0 +1,222 @@
+"""Authenticating the EHR: the CDS Hooks 2.0 JWT (interop.md §1.7, §6.2), with PyJWT.
+
+Every call (discovery and feedback included) carries ``Authorization: Bearer <JWT>``:
+
+* header: ``alg`` ES384 or RS384 (ES256 only for issuers listed in ``cds_es256_issuers``, e.g.
+  the public sandbox whose private key is published); ``none`` and HMAC are refused; ``kid``
+  required; ``typ``, when present, ``JWT``;
+* ``iss`` must be a trusted issuer (``HCCBM_CDS_TRUSTED_ISSUERS``: ``iss`` -> inline JWKS or an
+  https JWKS URL); the key is the JWKS entry with the token's ``kid``; a ``jku`` header must equal
+  the issuer's configured URL (we never fetch a URL taken from a token);
+* ``aud`` (string or array) must contain the exact URL called; ``exp``, ``iat`` and ``jti`` are
+  required; ``exp``/``iat`` are checked with a small leeway;
+* a ``jti`` seen before from the same issuer (until its ``exp``) is a replay.
+
+The replay cache lives in the process: with several workers a replay may reach another worker
+(see docs/cds-hooks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+import jwt
+from jwt import PyJWK, PyJWKSet
+
+STRONG_ALGS: Final = ("ES384", "RS384")
+TEST_ALGS: Final = ("ES256",)
+REQUIRED_CLAIMS: Final = ["iss", "aud", "exp", "iat", "jti"]
+JWKS_TTL_SECONDS: Final = 3600.0
+JWKS_REFRESH_MIN_SECONDS: Final = 60.0
+LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class AuthError(Exception):
+    """The token is refused (answered with 401; the reason is audited, not shown in detail)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Issuer:
+    iss: str
+    jwks: Mapping[str, Any] | None = None
+    jwks_url: str | None = None
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
+        return url
+    raise ValueError(f"JWKS URL {url!r} must be https (http only on a loopback host)")
+
+
+def parse_issuers(config: Mapping[str, Any] | str | None) -> dict[str, Issuer]:
+    """``{iss: JWKS object | JWKS URL}`` (a dict, or its JSON text) -> issuers."""
+    if config is None or config == "":
+        return {}
+    data = json.loads(config) if isinstance(config, str) else dict(config)
+    out = {}
+    for iss, value in data.items():
+        if isinstance(value, str):
+            out[iss] = Issuer(iss, jwks_url=_check_url(value))
+        elif isinstance(value, Mapping) and isinstance(value.get("keys"), list):
+            PyJWKSet.from_dict(dict(value))  # fail at start-up on a broken JWKS
+            out[iss] = Issuer(iss, jwks=value)
+        else:
+            raise ValueError(f"trusted issuer {iss!r}: give a JWKS object or a JWKS URL")
+    return out
+
+
+class ReplayCache:
+    """``(iss, jti)`` pairs seen, kept until their ``exp`` (plus leeway)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def check_and_add(self, iss: str, jti: str, until: float) -> bool:
+        """True if new (and remembered), False if a replay."""
+        now = self._clock()
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {k: v for k, v in self._seen.items() if v > now}
+            expiry = self._seen.get((iss, jti))
+            if expiry is not None and expiry > now:
+                return False
+            self._seen[(iss, jti)] = until
+            return True
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+@dataclass
+class _Fetched:
+    keys: dict[str, PyJWK]
+    at: float
+
+
+@dataclass
+class Verifier:
+    """Checks CDS Hooks JWTs against the trusted issuers."""
+
+    issuers: dict[str, Issuer]
+    es256_issuers: frozenset[str] = frozenset()
+    leeway: float = 30.0
+    replay: ReplayCache = field(default_factory=ReplayCache)
+    clock: Callable[[], float] = time.time
+    _remote: dict[str, _Fetched] = field(default_factory=dict)
+
+    def algorithms(self, iss: str) -> list[str]:
+        return [*STRONG_ALGS, *(TEST_ALGS if iss in self.es256_issuers else ())]
+
+    @staticmethod
+    def _keys(jwks: Mapping[str, Any]) -> dict[str, PyJWK]:
+        out = {}
+        for key in jwks.get("keys") or []:
+            if isinstance(key, dict) and key.get("kid") and key.get("kty") in {"EC", "RSA"}:
+                try:
+                    out[str(key["kid"])] = PyJWK.from_dict(key)
+                except jwt.PyJWTError:
+                    continue
+        return out
+
+    async def key(self, issuer: Issuer, kid: str, client: httpx.AsyncClient) -> PyJWK:
+        if issuer.jwks is not None:
+            found = self._keys(issuer.jwks).get(kid)
+            if found is None:
+                raise AuthError("unknown kid")
+            return found
+        assert issuer.jwks_url is not None
+        now = self.clock()
+        cached = self._remote.get(issuer.jwks_url)
+        fresh = cached is not None and now - cached.at < JWKS_TTL_SECONDS
+        if cached is not None and kid in cached.keys and fresh:
+            return cached.keys[kid]
+        if cached is None or not fresh or now - cached.at >= JWKS_REFRESH_MIN_SECONDS:
+            try:
+                response = await client.get(issuer.jwks_url, headers={"Accept": "application/json"})
+                response.raise_for_status()
+                cached = _Fetched(self._keys(response.json()), now)
+            except (httpx.HTTPError, ValueError):
+                raise AuthError("JWKS unavailable") from None
+            self._remote[issuer.jwks_url] = cached
+        if kid not in cached.keys:
+            raise AuthError("unknown kid")
+        return cached.keys[kid]
+
+    async def verify(self, token: str, audience: str, client: httpx.AsyncClient) -> dict[str, Any]:
+        """The token's claims, or :class:`AuthError`."""
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise AuthError("malformed token") from None
+        alg = str(header.get("alg", ""))
+        if alg.lower() == "none" or alg.upper().startswith("HS"):
+            raise AuthError(f"algorithm {alg or 'none'} is forbidden")
+        if header.get("typ") is not None and str(header["typ"]).upper() != "JWT":
+            raise AuthError("typ must be JWT")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("kid missing")
+        iss = unverified.get("iss")
+        issuer = self.issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise AuthError("untrusted issuer")
+        allowed = self.algorithms(issuer.iss)
+        if alg not in allowed:
+            raise AuthError(f"algorithm {alg} not accepted for this issuer")
+        jku = header.get("jku")
+        if jku is not None and issuer.jwks_url is not None and jku != issuer.jwks_url:
+            raise AuthError("jku is not the issuer's allow-listed JWKS URL")
+        key = await self.key(issuer, kid, client)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=issuer.iss,
+                options={"require": REQUIRED_CLAIMS},
+                leeway=self.leeway,
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired") from None
+        except jwt.InvalidAudienceError:
+            raise AuthError("aud is not the URL called") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthError("token not yet valid") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"claim {exc.claim} missing") from None
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token ({type(exc).__name__})") from None
+        if float(claims["iat"]) > self.clock() + self.leeway:
+            raise AuthError("iat in the future")
+        if not self.replay.check_and_add(
+            issuer.iss, str(claims["jti"]), float(claims["exp"]) + self.leeway
+        ):
+            raise AuthError("jti replayed")
+        return claims
+
+
+__all__ = [
+    "STRONG_ALGS",
+    "TEST_ALGS",
+    "AuthError",
+    "Issuer",
+    "ReplayCache",
+    "Verifier",
+    "parse_issuers",
+]
