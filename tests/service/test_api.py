@@ -272,3 +272,13 @@ def test_body_size_limit_and_security_headers(
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["referrer-policy"] == "no-referrer"
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_openapi_docs_page_uses_vendored_assets(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+    assert "http" not in page.text  # no CDN: works offline
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    bundle = client.get("/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
+    assert client.get("/openapi.json").json()["info"]["title"] == "hccbm service"
