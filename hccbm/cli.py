@@ -52,9 +52,19 @@ LAZY_GROUPS = {
 }
 
 
+#: Single commands with heavy imports: name -> (module, function).
+LAZY_COMMANDS = {"screen": ("hccbm.commands.cohort_data", "screen_command")}
+
+
 def mount_lazy_groups(argv: list[str]) -> None:
-    """Mount the heavy command groups that ``argv`` needs (all of them for help or no command)."""
-    wanted = set(LAZY_GROUPS) if not argv or argv[0].startswith("-") else {argv[0]}
+    """Mount the heavy commands that ``argv`` needs (all of them for help or no command)."""
+    everything = not argv or argv[0].startswith("-")
+    for name, (module, function) in LAZY_COMMANDS.items():
+        if (everything or argv[0] == name) and not any(
+            c.name == name for c in app.registered_commands
+        ):
+            app.command(name)(getattr(importlib.import_module(module), function))
+    wanted = set(LAZY_GROUPS) if everything else {argv[0]}
     for name in sorted(wanted & set(LAZY_GROUPS)):
         if any(info.name == name for info in app.registered_groups):
             continue

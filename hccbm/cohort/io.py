@@ -59,14 +59,20 @@ EXTRA_COLUMNS: Final[dict[str, tuple[str, str]]] = {
     "as_of": ("date the row describes (Patient JSON as_of)", "as_of"),
     "hcc_diagnosed_on": ("date of HCC diagnosis", "hcc.diagnosed_on"),
     "etiology": ("aetiologies joined by ';' (hbv;hcv…)", "etiology"),
-    "hcc_extrahepatic_sites": ("non-bone extrahepatic sites joined by ';'", "hcc.extrahepatic_sites"),
+    "hcc_extrahepatic_sites": (
+        "non-bone extrahepatic sites joined by ';'",
+        "hcc.extrahepatic_sites",
+    ),
     "bone_lesions": ("list of lesion structs (Patient JSON bone_lesions[] fields)", "bone_lesions"),
     "bm_at_diagnosis": ("1 if bone metastasis at HCC diagnosis (synchronous)", "outcome"),
     "time_to_bm_months": ("months from diagnosis to BM, or to censoring/death", "outcome"),
     "bm_event": ("1 if BM observed at time_to_bm_months, 0 if censored", "outcome"),
     "os_months": ("months from diagnosis to death or censoring", "outcome"),
     "death": ("1 if died at os_months, 0 if censored", "outcome"),
-    "time_to_sre_months": ("months from BM to first skeletal-related event or censoring", "outcome"),
+    "time_to_sre_months": (
+        "months from BM to first skeletal-related event or censoring",
+        "outcome",
+    ),
     "sre_event": ("1 if a skeletal-related event was observed (BM patients only)", "outcome"),
 }
 
@@ -246,7 +252,7 @@ def _floats(df: pl.DataFrame, name: str, problems: _Problems) -> Array:
 
 
 def convert_quantity(
-    analyte: str, values: Array, units: Array, name: str, problems: _Problems
+    analyte: str, values: Array, units: Array | str, name: str, problems: _Problems
 ) -> Array:
     """Values with per-row UCUM units -> canonical units via ``Analyte.to_canonical_array``.
 
@@ -257,8 +263,11 @@ def convert_quantity(
     spec = ANALYTES[analyte]
     out = np.full(len(values), np.nan)
     present = np.isfinite(values)
-    for unit in np.unique(units[present]):
-        mask = present & (units == unit)
+    if isinstance(units, str):  # one unit for the whole column (the fast path)
+        groups: list[tuple[str, Array]] = [(units, present)] if present.any() else []
+    else:
+        groups = [(str(u), present & (units == u)) for u in np.unique(units[present])]
+    for unit, mask in groups:
         if unit in spec.unconvertible:
             continue
         if unit not in spec.factors:
@@ -267,7 +276,9 @@ def convert_quantity(
                 if unit == ""
                 else unknown_unit_message(spec, str(unit))
             )
-            problems.add(mask, name, values, reason, unit=str(unit), allowed=", ".join(spec.accepted))
+            problems.add(
+                mask, name, values, reason, unit=str(unit), allowed=", ".join(spec.accepted)
+            )
             continue
         try:
             out[mask] = spec.to_canonical_array(values[mask], str(unit), name)
@@ -305,27 +316,36 @@ def validate_table(df: pl.DataFrame, source: str = "table") -> tuple[pl.DataFram
     for name in required:
         if name not in df.columns:
             problems.add(np.ones(n, dtype=bool), name, None, "required column is missing")
-    ids = _strings(df, "patient_id") if "patient_id" in df.columns else np.full(n, "")
-    out["patient_id"] = ids
-    ok_id = pl.Series(ids).str.contains(_ID_PATTERN).to_numpy()
-    problems.add(
-        ~ok_id & (ids != ""), "patient_id", ids, "not an identifier", allowed=_ID_PATTERN
+    id_series = (
+        df["patient_id"].cast(pl.String).str.strip_chars().fill_null("")
+        if "patient_id" in df.columns
+        else pl.Series("patient_id", [""] * n, dtype=pl.String)
     )
-    problems.add(ids == "", "patient_id", ids, "required value is missing")
-    dup = pl.Series(ids).is_duplicated().to_numpy() & (ids != "")
-    first = pl.Series(ids).is_first_distinct().to_numpy()
-    problems.add(dup & ~first, "patient_id", ids, "duplicate patient_id (first occurrence kept)")
+    ids = id_series.to_numpy()
+    out["patient_id"] = id_series
+    ok_id = id_series.str.contains(_ID_PATTERN).to_numpy()
+    empty = (id_series == "").to_numpy()
+    problems.add(~ok_id & ~empty, "patient_id", ids, "not an identifier", allowed=_ID_PATTERN)
+    problems.add(empty, "patient_id", ids, "required value is missing")
+    dup = (id_series.is_duplicated() & ~id_series.is_first_distinct()).to_numpy() & ~empty
+    problems.add(dup, "patient_id", ids, "duplicate patient_id (first occurrence kept)")
 
     for name in COLUMNS:
         if name == "patient_id":
             continue
         if name in CATEGORICAL:
-            values = _strings(df, name) if name in df.columns else np.full(n, "")
+            text = (
+                df[name].cast(pl.String).str.strip_chars().replace("", None)
+                if name in df.columns
+                else pl.Series(name, [None] * n, dtype=pl.String)
+            )
             if name in CHOICES:
-                allowed = ", ".join(CHOICES[name])
-                bad = (values != "") & ~np.isin(values, CHOICES[name])
-                problems.add(bad, name, values, "value is not allowed", allowed=allowed)
-            out[name] = values
+                bad = (text.is_not_null() & ~text.is_in(list(CHOICES[name]))).to_numpy()
+                if bad.any():
+                    values = text.fill_null("").to_numpy()
+                    allowed = ", ".join(CHOICES[name])
+                    problems.add(bad, name, values, "value is not allowed", allowed=allowed)
+            out[name] = text
             continue
         if name in QUANTITIES and name not in df.columns:
             raw = next(r for r, c in RAW_QUANTITIES.items() if c == name)
@@ -343,36 +363,35 @@ def validate_table(df: pl.DataFrame, source: str = "table") -> tuple[pl.DataFram
         values = _floats(df, name, problems) if name in df.columns else np.full(n, np.nan)
         if name in QUANTITIES:
             spec = ANALYTES[QUANTITIES[name]]
-            values = convert_quantity(
-                QUANTITIES[name], values, np.full(n, spec.canonical), name, problems
-            )
+            values = convert_quantity(QUANTITIES[name], values, spec.canonical, name, problems)
         out[name] = values
     _check_numbers(out, problems)
     for name in LIST_CHOICES:
         if name in df.columns:
-            values = _strings(df, name)
-            allowed = LIST_CHOICES[name]
-            parts = pl.Series(values).str.split(";").list.eval(pl.element().str.strip_chars())
+            text = df[name].cast(pl.String).fill_null("")
+            choices = LIST_CHOICES[name]
+            parts = text.str.split(";").list.eval(pl.element().str.strip_chars())
             bad = (
                 parts.list.eval(
-                    (pl.element() != "") & ~pl.element().is_in(list(allowed))
+                    (pl.element() != "") & ~pl.element().is_in(list(choices))
                 ).list.any()
             ).to_numpy()
-            problems.add(bad, name, values, "value is not allowed", allowed=", ".join(allowed))
+            if bad.any():
+                values = text.to_numpy()
+                problems.add(bad, name, values, "value is not allowed", allowed=", ".join(choices))
     if "bone_lesions" in df.columns:
         _check_lesions(df["bone_lesions"], problems)
 
     accepted_mask = ~problems.bad
     table = pl.DataFrame(
         {
-            name: pl.Series(name, out[name], dtype=pl.String if name in CATEGORICAL else pl.Float64)
+            name: out[name].alias(name)
+            if isinstance(out[name], pl.Series)
+            else pl.Series(name, out[name], dtype=pl.Float64)
             for name in COLUMNS
         }
     )
-    table = table.with_columns(
-        [pl.col(c).replace("", None) for c in COLUMNS if c in CATEGORICAL]
-        + [pl.col(c).fill_nan(None) for c in COLUMNS if c not in CATEGORICAL]
-    )
+    table = table.with_columns([pl.col(c).fill_nan(None) for c in COLUMNS if c not in CATEGORICAL])
     extras = [c for c in df.columns if c not in COLUMNS and c not in table.columns]
     extras = [
         c
@@ -488,10 +507,7 @@ def patients_to_table(patients: Sequence[Patient]) -> pl.DataFrame:
         + [pl.col(c).fill_nan(None) for c in COLUMNS if c not in CATEGORICAL]
     )
     lesions = [
-        [
-            {k: getattr(lesion, k) for k in LESION_STRUCT.to_schema()}  # type: ignore[attr-defined]
-            for lesion in p.bone_lesions
-        ]
+        [{k: getattr(lesion, k) for k in LESION_STRUCT.to_schema()} for lesion in p.bone_lesions]
         for p in patients
     ]
     extras = pl.DataFrame(
@@ -591,14 +607,12 @@ def read_duckdb(path: Path, table: str | None = None, sql: str | None = None) ->
         return con.sql(query).pl()
 
 
-def read_raw(
-    path: Path, *, table: str | None = None, sql: str | None = None
-) -> pl.DataFrame:
+def read_raw(path: Path, *, table: str | None = None, sql: str | None = None) -> pl.DataFrame:
     """Read a cohort table file as it is (no validation)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return pl.read_csv(path, infer_schema_length=10000, try_parse_dates=True)
-    if suffix == ".parquet" or path.is_dir() and any(path.glob("*.parquet")):
+    if suffix == ".parquet" or (path.is_dir() and any(path.glob("*.parquet"))):
         return pl.read_parquet(path / "*.parquet" if path.is_dir() else path)
     if suffix in {".duckdb", ".db"}:
         return read_duckdb(path, table=table, sql=sql)
@@ -638,15 +652,19 @@ def load(
 def attach_lesions(table: pl.DataFrame, long: pl.DataFrame) -> pl.DataFrame:
     """Nest a long lesion table (one row per lesion, ``patient_id`` + lesion fields) into the
     cohort table's ``bone_lesions`` column, in the long table's order."""
-    fields = LESION_STRUCT.to_schema()  # type: ignore[attr-defined]
+    fields = LESION_STRUCT.to_schema()
     cast = [
         (pl.col(k).cast(v) if k in long.columns else pl.lit(None, dtype=v)).alias(k)
         for k, v in fields.items()
     ]
-    nested = long.select(
-        pl.col("patient_id").cast(pl.String), pl.struct(cast).alias("bone_lesions")
-    ).group_by("patient_id", maintain_order=True).agg(pl.col("bone_lesions"))
-    table = table.drop("bone_lesions", strict=False).with_columns(pl.col("patient_id").cast(pl.String))
+    nested = (
+        long.select(pl.col("patient_id").cast(pl.String), pl.struct(cast).alias("bone_lesions"))
+        .group_by("patient_id", maintain_order=True)
+        .agg(pl.col("bone_lesions"))
+    )
+    table = table.drop("bone_lesions", strict=False).with_columns(
+        pl.col("patient_id").cast(pl.String)
+    )
     return table.join(nested, on="patient_id", how="left", maintain_order="left")
 
 

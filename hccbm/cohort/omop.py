@@ -146,9 +146,9 @@ def resolve(tables: Mapping[str, pl.DataFrame], codes: Iterable[Code]) -> set[in
         standard |= set(maps["concept_id_2"].cast(pl.Int64).to_list())
     anc = tables.get("concept_ancestor", pl.DataFrame())
     if not anc.is_empty() and standard:
-        desc = anc.filter(
-            pl.col("ancestor_concept_id").cast(pl.Int64).is_in(list(standard))
-        )["descendant_concept_id"]
+        desc = anc.filter(pl.col("ancestor_concept_id").cast(pl.Int64).is_in(list(standard)))[
+            "descendant_concept_id"
+        ]
         standard |= set(desc.cast(pl.Int64).to_list())
     return standard
 
@@ -156,7 +156,9 @@ def resolve(tables: Mapping[str, pl.DataFrame], codes: Iterable[Code]) -> set[in
 def missing_codes(tables: Mapping[str, pl.DataFrame]) -> list[Code]:
     """The codes of this module that the export's CONCEPT table does not hold."""
     concept = tables["concept"]
-    have = set(zip(concept["vocabulary_id"].to_list(), concept["concept_code"].to_list(), strict=True))
+    have = set(
+        zip(concept["vocabulary_id"].to_list(), concept["concept_code"].to_list(), strict=True)
+    )
     every = [*HCC_CODES, *BM_CODES, *(c for cs in LOINC.values() for c in cs)]
     every += [c for cs in DRUGS.values() for c in cs]
     return [c for c in every if (c.vocabulary, c.code) not in have]
@@ -196,7 +198,9 @@ def load_omop(
         pl.col("year_of_birth").cast(pl.Int32, strict=False),
         pl.col("month_of_birth").cast(pl.Int32, strict=False).fill_null(7),
         pl.col("day_of_birth").cast(pl.Int32, strict=False).fill_null(1),
-        pl.col("gender_source_value").str.to_uppercase().replace_strict(SEX, default=None)
+        pl.col("gender_source_value")
+        .str.to_uppercase()
+        .replace_strict(SEX, default=None)
         .alias("sex"),
     )
     cond = tables["condition_occurrence"].select(
@@ -233,7 +237,9 @@ def load_omop(
     if hcc_only:
         excluded = base.filter(~has_hcc.fill_null(False))
         base = base.filter(has_hcc.fill_null(False))
-        notes.append(f"{len(excluded)} persons without an HCC condition excluded (cohort definition)")
+        notes.append(
+            f"{len(excluded)} persons without an HCC condition excluded (cohort definition)"
+        )
     birth = pl.date(pl.col("year_of_birth"), pl.col("month_of_birth"), pl.col("day_of_birth"))
     base = base.with_columns(
         (
@@ -251,7 +257,10 @@ def load_omop(
         .alias("age")
     )
     table = base.select(
-        pl.col("person_id").cast(pl.String).alias("patient_id"), "age", "sex", "as_of",
+        pl.col("person_id").cast(pl.String).alias("patient_id"),
+        "age",
+        "sex",
+        "as_of",
         "hcc_diagnosed_on",
     )
     table = table.join(_labs(tables, base, lookback_days), on="patient_id", how="left")
@@ -276,7 +285,9 @@ def _labs(
         pl.col("unit_source_value").fill_null(""),
     ).filter(pl.col("concept_id").is_in(list(concept_to_analyte)) & pl.col("value").is_not_null())
     meas = meas.with_columns(
-        pl.col("concept_id").replace_strict(concept_to_analyte, return_dtype=pl.String).alias("analyte")
+        pl.col("concept_id")
+        .replace_strict(concept_to_analyte, return_dtype=pl.String)
+        .alias("analyte")
     )
     meas = meas.join(_unit_codes(tables), on="unit_concept_id", how="left").with_columns(
         pl.coalesce("unit_code", "unit_source_value").alias("unit")
@@ -337,8 +348,11 @@ def _bone(cond: pl.DataFrame, base: pl.DataFrame, bm_ids: set[int]) -> pl.DataFr
     has = pl.col("detected_on").is_not_null()
     return out.select(
         pl.col("person_id").cast(pl.String).alias("patient_id"),
-        pl.when(has).then(pl.concat_list(lesion)).otherwise(pl.lit([], dtype=pl.List(LESION_STRUCT)))
-        .cast(pl.List(LESION_STRUCT)).alias("bone_lesions"),
+        pl.when(has)
+        .then(pl.concat_list(lesion))
+        .otherwise(pl.lit([], dtype=pl.List(LESION_STRUCT)))
+        .cast(pl.List(LESION_STRUCT))
+        .alias("bone_lesions"),
         has.cast(pl.Float64).alias("n_bone_lesions"),
         has.cast(pl.Float64).alias("n_confirmed_bone_lesions"),
         pl.lit(0.0).alias("n_spine_lesions"),
@@ -468,7 +482,11 @@ def inject_hcc_persons(
     ucum = {c: i for (v, c), i in have.items() if v == "UCUM"}
 
     rows = cohort.iter_rows(named=True)
-    persons, conds, meas, deaths, periods = [], [], [], [], []
+    persons: list[dict[str, object]] = []
+    conds: list[tuple[int, int, int, str, dt.date]] = []
+    meas: list[dict[str, object]] = []
+    deaths: list[dict[str, object]] = []
+    periods: list[dict[str, object]] = []
     for k, r in enumerate(rows):
         pid = first_person_id + k
         diag: dt.date = r["hcc_diagnosed_on"]
@@ -519,6 +537,7 @@ def inject_hcc_persons(
             )
         if r.get("death") == 1.0:
             deaths.append({"person_id": pid, "death_date": end.isoformat()})
+
     def add(name: str, new: pl.DataFrame) -> None:
         new = new.select(pl.all().cast(pl.String))
         old = out.get(name, pl.DataFrame())

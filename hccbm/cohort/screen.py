@@ -42,7 +42,7 @@ from hccbm.scores.columns import (
     missing_mask,
     score_columns,
 )
-from hccbm.scores.core import REGISTRY, ScoreSpec, _bool_fields
+from hccbm.scores.core import REGISTRY, ScoreSpec, bool_fields
 
 Array = np.ndarray
 #: Trigger columns, in the order :func:`workup_triggers` returns them.
@@ -65,7 +65,7 @@ RUN_NAMESPACE: Final = uuid.UUID("6b1d0c52-3f4e-4b8e-9a57-0c6f1f1d2b11")
 def _out_type(spec: ScoreSpec, field: str, arr: Array) -> pl.DataType:
     if field in spec.integer_outputs:
         return pl.Int64()
-    if field in _bool_fields(spec.result_type):
+    if field in bool_fields(spec.result_type):
         return pl.Boolean()
     if arr.dtype.kind in "USO":
         return pl.String()
@@ -79,8 +79,14 @@ def _series(name: str, arr: Any, n: int, valid: Array, dtype: pl.DataType) -> pl
     else:
         f = a.astype(float)
         s = pl.Series(name, f).fill_nan(None)
-        s = s.cast(pl.Int64) if dtype == pl.Int64 else s.cast(pl.Boolean) if dtype == pl.Boolean else s
-    return s.set(pl.Series(~valid), None) if not valid.all() else s  # type: ignore[arg-type]
+        s = (
+            s.cast(pl.Int64)
+            if dtype == pl.Int64
+            else s.cast(pl.Boolean)
+            if dtype == pl.Boolean
+            else s
+        )
+    return s.set(pl.Series(~valid), None) if not valid.all() else s
 
 
 def _interpretation(spec: ScoreSpec, columns: Mapping[str, Array]) -> Array | None:
@@ -119,28 +125,26 @@ def score_frame(
     return out
 
 
-def input_hash(cols: Mapping[str, Array], df: pl.DataFrame) -> pl.Series:
+def input_hash(df: pl.DataFrame) -> pl.Series:
     """sha256 of each row's canonical input values: the ``COLUMNS`` values in canonical units
     (polars' string form; missing = empty) and the row's ``bone_lesions`` as JSON, joined with
     the unit separator U+001F. Engine-independent (polars and Spark give the same hashes)."""
-    frame = pl.DataFrame(
-        {
-            name: pl.Series(name, cols[name]).replace("", None)
-            if name in CATEGORICAL
-            else pl.Series(name, cols[name]).fill_nan(None)
-            for name in COLUMNS
-        }
-    )
-    parts = [pl.col(c).cast(pl.String).fill_null("") for c in COLUMNS]
+    parts: list[pl.Expr] = []
+    for name in COLUMNS:
+        if name not in df.columns:
+            parts.append(pl.lit(""))
+        elif name in CATEGORICAL:
+            parts.append(pl.col(name).cast(pl.String).fill_null(""))
+        else:
+            parts.append(pl.col(name).cast(pl.Float64).fill_nan(None).cast(pl.String).fill_null(""))
     if "bone_lesions" in df.columns and isinstance(df["bone_lesions"].dtype, pl.List):
-        frame = frame.with_columns(df["bone_lesions"])
         parts.append(
             pl.col("bone_lesions")
             .list.eval(pl.element().struct.json_encode())
             .list.join("\x1e")
             .fill_null("")
         )
-    text = frame.select(pl.concat_str(parts, separator="\x1f").alias("t"))["t"]
+    text = df.select(pl.concat_str(parts, separator="\x1f").alias("t"))["t"]
     sha = hashlib.sha256
     return pl.Series(
         "input_hash", [sha(s.encode()).hexdigest() for s in text.to_list()], dtype=pl.String
@@ -182,7 +186,7 @@ def screen(df: pl.DataFrame, run: RunInfo) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.lit(run.run_id, dtype=pl.String).alias("run_id"),
         pl.lit(scored_at, dtype=pl.Datetime("us", "UTC")).alias("scored_at"),
     )
-    result = result.with_columns(input_hash(cols, df))
+    result = result.with_columns(input_hash(df))
     return result, lesions
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-class SparkUnavailable(RuntimeError):
+class SparkUnavailableError(RuntimeError):
     """PySpark is not installed (install the ``[spark]`` extra)."""
 
 
@@ -44,7 +44,9 @@ def session(master: str = "local[2]", app_name: str = "hccbm-screen", **conf: st
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SparkUnavailable("PySpark is not installed: pip install pyspark (Java 17)") from exc
+        raise SparkUnavailableError(
+            "PySpark is not installed: pip install pyspark (Java 17)"
+        ) from exc
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
@@ -136,4 +138,4 @@ def read_output(path: str | Path) -> pl.DataFrame:
     return pl.read_parquet(Path(path) / "*.parquet")
 
 
-__all__ = ["SparkUnavailable", "output_schemas", "read_output", "screen_spark", "session"]
+__all__ = ["SparkUnavailableError", "output_schemas", "read_output", "screen_spark", "session"]

@@ -26,10 +26,12 @@ from hccbm.cohort.io import LESION_STRUCT, cohort_schema
 from hccbm.patient.model import Patient
 from hccbm.patient.performance import karnofsky_range_for_ecog
 from hccbm.patient.sites import LIMB_SITES, VERTEBRAE
-from hccbm.scores.columns import COLUMNS, LAB_COLUMNS
+from hccbm.scores.columns import COLUMNS, LAB_COLUMNS, lesion_counts
 from hccbm.units import ANALYTES
 
 EO: Final = "expert_opinion"
+#: A missing category in object arrays.
+NONE: Final = np.array(None, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,9 @@ def generate(n: int, seed: int = 0, profile: str = DEFAULT_PROFILE) -> pl.DataFr
         out[col] = _drop(rng, _clip_lab(analyte, labs[analyte]), LAB_MISSING.get(analyte, MISSING))
 
     # Tumour burden (EO).
-    out["hcc_nodules"] = _drop(rng, np.minimum(1 + rng.geometric(0.5, n) - 1, 20).astype(float), MISSING)
+    out["hcc_nodules"] = _drop(
+        rng, np.minimum(1 + rng.geometric(0.5, n) - 1, 20).astype(float), MISSING
+    )
     out["hcc_largest_diameter_cm"] = _drop(
         rng, np.round(np.clip(5.0 * np.exp(rng.normal(0, 0.6, n)), 0.5, 25.0), 1), MISSING
     )
@@ -267,14 +271,12 @@ def generate(n: int, seed: int = 0, profile: str = DEFAULT_PROFILE) -> pl.DataFr
     )
     sites_text = np.full(n, "", dtype=object)
     sites_text[ehm] = joined
-    out["hcc_extrahepatic_sites"] = np.where(sites_known, sites_text, None)
+    out["hcc_extrahepatic_sites"] = np.where(sites_known, sites_text, NONE)
     visceral_sites = site_flags["lung"] | site_flags["adrenal"]
     out["hcc_visceral_metastases"] = np.where(
         ~sites_known,
-        None,
-        np.where(
-            visceral_sites, np.where(rng.random(n) < 0.5, "treatable", "untreatable"), "none"
-        ),
+        NONE,
+        np.where(visceral_sites, np.where(rng.random(n) < 0.5, "treatable", "untreatable"), "none"),
     ).astype(object)
 
     # Aetiology [epi: Etiology]: HBV share from the profile, others EO.
@@ -295,7 +297,9 @@ def generate(n: int, seed: int = 0, profile: str = DEFAULT_PROFILE) -> pl.DataFr
     p_bp, p_nbp = SYMPTOM_P["bone_pain"]
     p_np, p_nnp = SYMPTOM_P["night_pain"]
     p_back, p_nback = SYMPTOM_P["back_pain_spine"]
-    out["bone_pain"] = _drop(rng, (rng.random(n) < np.where(bm, p_bp, p_nbp)).astype(float), MISSING)
+    out["bone_pain"] = _drop(
+        rng, (rng.random(n) < np.where(bm, p_bp, p_nbp)).astype(float), MISSING
+    )
     out["night_pain"] = _drop(
         rng, (rng.random(n) < np.where(bm, p_np, p_nnp)).astype(float), MISSING
     )
@@ -306,7 +310,7 @@ def generate(n: int, seed: int = 0, profile: str = DEFAULT_PROFILE) -> pl.DataFr
     out["frankel"] = np.where(
         deficit,
         np.array(["a", "b", "c", "d"], dtype=object)[rng.integers(0, 4, n)],
-        np.where(spine_bm, "e", None),
+        np.where(spine_bm, "e", NONE),
     ).astype(object)
 
     # Outcomes.
@@ -373,9 +377,9 @@ def _lesions(
     limb_vals = {f: _drop(rng, _choice(rng, p, total), LESION_FIELD_MISSING)
                  for f, p in LIMB_FIELDS_P.items()}  # fmt: skip
     for f in ("alignment", "collapse", "posterolateral", "bilsky"):
-        fields[f] = np.where(is_spine, spine_vals[f], None)
-    fields["pain"] = np.where(is_spine, spine_vals["pain"], np.where(limb, limb_vals["pain"], None))
-    fields["cortical_involvement"] = np.where(limb, limb_vals["cortical_involvement"], None)
+        fields[f] = np.where(is_spine, spine_vals[f], NONE)
+    fields["pain"] = np.where(is_spine, spine_vals["pain"], np.where(limb, limb_vals["pain"], NONE))
+    fields["cortical_involvement"] = np.where(limb, limb_vals["cortical_involvement"], NONE)
     fields["modality"] = np.where(is_spine, "mri", "ct").astype(object)  # EO
     confirmed = rng.random(total) < CONFIRMED
     u = rng.random(total)
@@ -395,26 +399,16 @@ def _lesions(
     full = pl.DataFrame({"row": np.arange(n)}).join(nested, on="row", how="left")
     lesions = full["bone_lesions"].cast(pl.List(LESION_STRUCT))
 
-    def per_patient(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(row[mask], minlength=n).astype(float)
-
-    spine_known = is_spine & (fields["bilsky"] != None)  # noqa: E711
-    high = is_spine & np.isin(fields["bilsky"], ["2", "3"])
-    n_fracture_true = per_patient(fracture == 1.0)
-    n_fracture_false = per_patient(fracture == 0.0)
-    n_lesions = per_patient(np.ones(total, dtype=bool))
-    counts = {
-        "n_bone_lesions": n_lesions,
-        "n_spine_lesions": per_patient(is_spine),
-        "n_confirmed_bone_lesions": per_patient(confirmed),
-        "n_spine_lesions_bilsky_known": per_patient(spine_known),
-        "n_spine_lesions_bilsky_high": per_patient(high),
-        "any_pathological_fracture": np.where(
-            n_fracture_true > 0,
-            1.0,
-            np.where((n_lesions > 0) & (n_fracture_false == n_lesions), 0.0, np.nan),
-        ),
-    }
+    counts = lesion_counts(
+        {
+            "row": row,
+            "site": site,
+            "bilsky": fields["bilsky"],
+            "confirmed": confirmed,
+            "pathological_fracture": fracture,
+        },
+        n,
+    )
     return lesions, counts
 
 
@@ -455,7 +449,8 @@ def row_to_patient_dict(r: dict[str, Any]) -> dict[str, Any]:
         "frankel": r.get("frankel"),
     }
     lesions = [
-        {k: v for k, v in lesion.items() if v is not None} for lesion in (r.get("bone_lesions") or [])
+        {k: v for k, v in lesion.items() if v is not None}
+        for lesion in (r.get("bone_lesions") or [])
     ]
     etiology = r.get("etiology")
     data: dict[str, Any] = {

@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -28,7 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
@@ -77,12 +77,12 @@ def load(
     input: Annotated[Path, typer.Argument(help="CSV, Parquet, DuckDB, JSONL or a folder.")],
     out: Annotated[Path, typer.Option("--out", help="Cohort table (.parquet or .csv).")],
     rejects: Annotated[
-        Optional[Path], typer.Option("--rejects", help="Rejects CSV (default OUT.rejects.csv).")
+        Path | None, typer.Option("--rejects", help="Rejects CSV (default OUT.rejects.csv).")
     ] = None,
-    table: Annotated[Optional[str], typer.Option("--table", help="DuckDB table.")] = None,
-    sql: Annotated[Optional[str], typer.Option("--sql", help="DuckDB SQL query.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="DuckDB table.")] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="DuckDB SQL query.")] = None,
     lesions: Annotated[
-        Optional[Path], typer.Option("--lesions", help="Long lesion table to nest.")
+        Path | None, typer.Option("--lesions", help="Long lesion table to nest.")
     ] = None,
 ) -> None:
     """Validate an input into the cohort table; failing rows go to the rejects CSV."""
@@ -131,11 +131,11 @@ def screen_command(
     out: Annotated[Path, typer.Option("--out", help="Output Parquet.")],
     engine: Annotated[str, typer.Option("--engine", help="polars | spark")] = "polars",
     as_of: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--as-of", help="Date the patients are screened as of (YYYY-MM-DD)."),
     ] = None,
     run_id: Annotated[
-        Optional[str], typer.Option("--run-id", help="Run id (default: a new uuid4).")
+        str | None, typer.Option("--run-id", help="Run id (default: a new uuid4).")
     ] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1)] = DEFAULT_CHUNK,
     spark_master: Annotated[str, typer.Option("--spark-master")] = "local[2]",
@@ -159,7 +159,7 @@ def screen_command(
             _fail("--engine spark reads a cohort Parquet; run `hccbm cohort load` first")
         try:
             s = spark_engine.session(spark_master)
-        except spark_engine.SparkUnavailable as exc:
+        except spark_engine.SparkUnavailableError as exc:
             _fail(str(exc))
         n = spark_engine.screen_spark(s, input, out, run, lesions_path=lesions_out)
         err.print(f"{n} patients screened (spark) -> {out}/, lesions -> {lesions_out}/")

@@ -292,7 +292,9 @@ class FhirStore:
                 {
                     "response": {
                         "status": "201 Created",
-                        "location": f"{r['resourceType']}/{r['id']}/_history/{r['meta']['versionId']}",
+                        "location": "/".join(
+                            (r["resourceType"], r["id"], "_history", r["meta"]["versionId"])
+                        ),
                     }
                 }
                 for r in stored
@@ -347,8 +349,7 @@ class FhirStore:
             dated = [(clinical_date(r) or dt.date.min, r.get("id", "")) for r in candidates]
             order = sorted(range(len(candidates)), key=lambda i: dated[i], reverse=sort == "-date")
             candidates = [candidates[i] for i in order]
-        else:
-            candidates.sort(key=lambda r: str(r.get("id")))
+        # without _sort: insertion order (like _lastUpdated ascending on a real server)
         page = candidates[offset : offset + count]
         bundle: dict[str, Any] = {
             "resourceType": "Bundle",

@@ -22,6 +22,7 @@ from hccbm.patient.model import Patient
 from hccbm.patient.performance import ECOG_KARNOFSKY_MAPPINGS
 from hccbm.patient.sites import LIMB_SITES, SPINE_SITES
 from hccbm.scores.core import REGISTRY, Array, Columns
+from hccbm.scores.spine import BILSKY_GRADES
 from hccbm.units import ANALYTES, LAB_ANALYTES
 
 
@@ -87,7 +88,50 @@ LESION_COLUMNS: Final[dict[str, str]] = {
     "posterolateral": "SINS posterolateral",
     "bilsky": "Bilsky grade (string)",
     "cortical_involvement": "Mirels size",
+    "confirmed": "1/0, NaN unknown",
+    "pathological_fracture": "1/0, NaN unknown",
 }
+LESION_COUNTS: Final = (
+    "n_bone_lesions",
+    "n_spine_lesions",
+    "n_confirmed_bone_lesions",
+    "n_spine_lesions_bilsky_known",
+    "n_spine_lesions_bilsky_high",
+    "any_pathological_fracture",
+)
+
+
+def lesion_counts(lesions: Mapping[str, Any], n: int) -> dict[str, Array]:
+    """The per-patient lesion columns of ``COLUMNS`` from a lesion table (vectorised).
+
+    ``lesions`` needs ``row`` (patient row), ``site``, ``bilsky`` (grade or ''/None),
+    ``confirmed`` and ``pathological_fracture`` (1/0/NaN or bool/None).
+    """
+    row = np.asarray(lesions["row"], dtype=int)
+    site = np.asarray(lesions["site"])
+    bilsky = np.asarray(lesions["bilsky"], dtype=object)
+    confirmed = np.asarray(lesions["confirmed"], dtype=object)
+    fracture = np.asarray(lesions["pathological_fracture"], dtype=object)
+    spine = np.isin(site, list(SPINE_SITES))
+
+    def per_patient(mask: Any) -> Array:
+        return np.bincount(row[np.asarray(mask, dtype=bool)], minlength=n).astype(float)
+
+    n_lesions = per_patient(np.ones(len(row), dtype=bool))
+    fracture_true = per_patient(fracture == 1)
+    fracture_false = per_patient(fracture == 0)
+    return {
+        "n_bone_lesions": n_lesions,
+        "n_spine_lesions": per_patient(spine),
+        "n_confirmed_bone_lesions": per_patient(confirmed == 1),
+        "n_spine_lesions_bilsky_known": per_patient(spine & np.isin(bilsky, BILSKY_GRADES)),
+        "n_spine_lesions_bilsky_high": per_patient(spine & np.isin(bilsky, ("2", "3"))),
+        "any_pathological_fracture": np.where(
+            fracture_true > 0,
+            1.0,
+            np.where((n_lesions > 0) & (fracture_false == n_lesions), 0.0, np.nan),
+        ),
+    }
 
 
 def _flag(value: bool | None) -> float:
@@ -139,23 +183,6 @@ def flatten(patients: Sequence[Patient]) -> tuple[dict[str, Array], dict[str, Ar
         rows["night_pain"].append(_flag(p.symptoms.night_pain))
         rows["back_pain"].append(_flag(p.symptoms.back_pain))
         ls = p.bone_lesions
-        rows["n_bone_lesions"].append(float(len(ls)))
-        rows["n_spine_lesions"].append(float(sum(lesion.site in SPINE_SITES for lesion in ls)))
-        rows["n_confirmed_bone_lesions"].append(float(sum(bool(lesion.confirmed) for lesion in ls)))
-        rows["n_spine_lesions_bilsky_known"].append(
-            float(sum(lesion.site in SPINE_SITES and lesion.bilsky is not None for lesion in ls))
-        )
-        rows["n_spine_lesions_bilsky_high"].append(
-            float(sum(lesion.site in SPINE_SITES and lesion.bilsky in ("2", "3") for lesion in ls))
-        )
-        fractures = [lesion.pathological_fracture for lesion in ls]
-        rows["any_pathological_fracture"].append(
-            1.0
-            if any(f is True for f in fractures)
-            else 0.0
-            if fractures and all(f is False for f in fractures)
-            else np.nan
-        )
         for j, lesion in enumerate(ls):
             lesions["row"].append(r)
             lesions["lesion"].append(j)
@@ -170,16 +197,18 @@ def flatten(patients: Sequence[Patient]) -> tuple[dict[str, Array], dict[str, Ar
                 "cortical_involvement",
             ):
                 lesions[name].append(getattr(lesion, name) or "")
+            lesions["confirmed"].append(_flag(lesion.confirmed))
+            lesions["pathological_fracture"].append(_flag(lesion.pathological_fracture))
+    numeric = {"row": int, "lesion": int, "confirmed": float, "pathological_fracture": float}
+    lesion_cols = {
+        name: np.array(values, dtype=numeric.get(name, str)) for name, values in lesions.items()
+    }
     cols = {
         name: np.array(values, dtype=str if name in CATEGORICAL else float)
         for name, values in rows.items()
+        if name not in LESION_COUNTS
     }
-    lesion_cols = {
-        name: np.array(values, dtype=int if name in {"row", "lesion"} else str)
-        for name, values in lesions.items()
-    }
-    if not patients:
-        cols = {name: np.array([], dtype=str if name in CATEGORICAL else float) for name in COLUMNS}
+    cols.update(lesion_counts(lesion_cols, len(patients)))
     return cols, lesion_cols
 
 

@@ -193,7 +193,7 @@ class ScoreSpec:
     ) -> ScoreResult:
         values = {name: _py(col[i]) for name, col in lists.items()}
         data: dict[str, Any] = {}
-        bools = _bool_fields(self.result_type)
+        bools = bool_fields(self.result_type)
         for out, col in self.outputs.items():
             value = values[col]
             if value is not None:
@@ -223,7 +223,7 @@ class ScoreSpec:
 
 
 @functools.cache
-def _bool_fields(result_type: type[ScoreResult]) -> frozenset[str]:
+def bool_fields(result_type: type[ScoreResult]) -> frozenset[str]:
     """Output names (aliases) of a result type whose annotation is ``bool | None``."""
     return frozenset(
         (info.alias or name)

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from hccbm import __version__
-from hccbm.service import audit, docs_page, logs
+from hccbm.service import audit, logs
 from hccbm.service.api import assessments, auth, evidence, patients, scores
 from hccbm.service.auth import LoginLimiter
 from hccbm.service.db import Database
@@ -73,8 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Decision support for bone metastasis of HCC. hccbm supports decisions; "
         "the clinician decides.",
         lifespan=lifespan,
-        docs_url=None,  # served by docs_page from vendored assets (a CDN is blocked by the CSP)
-        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -110,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready", "schema": revision})
 
-    for module in (auth, patients, assessments, scores, evidence, docs_page):
+    for module in (auth, patients, assessments, scores, evidence):
         app.include_router(module.router)
     try:
         from hccbm.service import web
@@ -123,18 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def login_required(_request: Request, _exc: Exception) -> RedirectResponse:
             return RedirectResponse("/login", status_code=303)
 
-    from hccbm.service.cds_hooks import router as cds_hooks_router
+    from hccbm.service.cds_hooks import install as install_cds_hooks
 
-    app.include_router(cds_hooks_router)
+    install_cds_hooks(app, settings)  # CDS Hooks routes, JWT config, CORS allow-list
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    if settings.cds_cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cds_cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"],
-        )
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

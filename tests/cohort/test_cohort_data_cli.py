@@ -34,9 +34,9 @@ def test_synth_parquet_then_screen(cli: typer.Typer, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     df = pl.read_parquet(res)
     assert len(df) == 500 and set(df["run_id"]) == {"r-1"}
-    for col in ("child_pugh_points", "child_pugh_class", "albi_score", "albi_grade",
-                "meld_na_score", "bclc_stage", "trigger_bone_scan", "input_hash", "scored_at"):  # fmt: skip
-        assert col in df.columns
+    wanted = ["child_pugh_points", "child_pugh_class", "albi_score", "albi_grade"]
+    wanted += ["meld_na_score", "bclc_stage", "trigger_bone_scan", "input_hash", "scored_at"]
+    assert set(wanted) <= set(df.columns)
     assert (tmp_path / "s.lesions.parquet").exists()
 
 
@@ -51,7 +51,8 @@ def test_synth_patients_then_load_and_screen_jsonl_folder(cli: typer.Typer, tmp_
     (folder / "zz-bad.json").write_text(json.dumps({"schema_version": "1", "id": "zz", "age": 5}))
     r = runner.invoke(cli, ["cohort", "load", str(folder), "--out", str(tmp_path / "c.parquet")])
     assert r.exit_code == 0, r.output
-    assert "31 rows: 30 accepted" in r.output and "1 rejected" in r.output
+    text = " ".join(r.output.split())
+    assert "31 rows: 30 accepted" in text and "1 rejected" in text
     rejects = pl.read_csv(tmp_path / "c.rejects.csv")
     assert set(rejects["field"]) >= {"age", "sex"}
     r = runner.invoke(cli, ["cohort", "screen", str(folder), "--out", str(tmp_path / "s.parquet")])

@@ -18,22 +18,37 @@ def cohort() -> pl.DataFrame:
 
 def _broken_csv(cohort: pl.DataFrame, path: Path) -> pl.DataFrame:
     """A CSV with raw lab units and five bad rows."""
-    flat = cohort.drop("bone_lesions").with_columns(
-        (pl.col("albumin_g_dl") * 10).alias("albumin"), pl.lit("g/L").alias("albumin_unit")
-    ).drop("albumin_g_dl")
+    flat = (
+        cohort.drop("bone_lesions")
+        .with_columns(
+            (pl.col("albumin_g_dl") * 10).alias("albumin"), pl.lit("g/L").alias("albumin_unit")
+        )
+        .drop("albumin_g_dl")
+    )
     flat = flat.with_columns(
-        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("g/dl")).otherwise(pl.col("albumin_unit"))
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.lit("g/dl"))
+        .otherwise(pl.col("albumin_unit"))
         .alias("albumin_unit"),
-        pl.when(pl.int_range(pl.len()) == 3).then(35.0).otherwise(pl.col("albumin")).alias("albumin"),
-        pl.when(pl.int_range(pl.len()) == 5).then(500.0).otherwise(pl.col("sodium_mmol_l"))
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(35.0)
+        .otherwise(pl.col("albumin"))
+        .alias("albumin"),
+        pl.when(pl.int_range(pl.len()) == 5)
+        .then(500.0)
+        .otherwise(pl.col("sodium_mmol_l"))
         .alias("sodium_mmol_l"),
-        pl.when(pl.int_range(pl.len()) == 7).then(pl.lit("unknown")).otherwise(pl.col("sex"))
+        pl.when(pl.int_range(pl.len()) == 7)
+        .then(pl.lit("unknown"))
+        .otherwise(pl.col("sex"))
         .alias("sex"),
         pl.when(pl.int_range(pl.len()) == 9).then(12.0).otherwise(pl.col("age")).alias("age"),
     )
     flat = flat.with_columns(
-        pl.when(pl.int_range(pl.len()) == 11).then(pl.lit(cohort["patient_id"][0]))
-        .otherwise(pl.col("patient_id")).alias("patient_id")
+        pl.when(pl.int_range(pl.len()) == 11)
+        .then(pl.lit(cohort["patient_id"][0]))
+        .otherwise(pl.col("patient_id"))
+        .alias("patient_id")
     )
     flat.write_csv(path)
     return flat

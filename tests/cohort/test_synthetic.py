@@ -43,7 +43,7 @@ def test_rates_follow_epidemiology_md() -> None:
     assert df["bm_at_diagnosis"].mean() == pytest.approx(synthetic.BM_AT_DIAGNOSIS, abs=0.002)
     # [epi: Age and sex] Santini 81.5% male, median age 70
     assert (df["sex"] == "male").mean() == pytest.approx(0.815, abs=0.005)
-    assert df["age"].median() == pytest.approx(70, abs=1)
+    assert float(df["age"].median()) == pytest.approx(70, abs=1)  # type: ignore[arg-type]
     # [epi: Skeletal sites] multiple BM 64.9%, spine in 59.7% of BM patients
     assert (bm["n_bone_lesions"] > 1).mean() == pytest.approx(0.649, abs=0.02)
     assert (bm["n_spine_lesions"] > 0).mean() == pytest.approx(0.597, abs=0.02)
@@ -52,12 +52,12 @@ def test_rates_follow_epidemiology_md() -> None:
     assert (matrix["matrix"] == "lytic").mean() == pytest.approx(0.824, abs=0.02)
     # [epi: OS after BM] median 3.0 months with BM at diagnosis (uncensored draws)
     dead = bm.filter(pl.col("death") == 1)
-    assert dead["os_months"].median() < 4.0
+    assert float(dead["os_months"].median()) < 4.0  # type: ignore[arg-type]
 
 
 def test_patient_json_round_trip_and_hepatocellular_profile() -> None:
     df = synthetic.generate(50, seed=2, profile="hepatocellular")
-    assert (df["etiology"] == "hbv").mean() > 0.7
+    assert (df["etiology"] == "hbv").sum() > 35
     p = synthetic.to_patients(df.head(1))[0]
     assert p.id == df["patient_id"][0]
     assert p.age == int(df["age"][0])

@@ -182,6 +182,10 @@ class Verifier:
         if jku is not None and issuer.jwks_url is not None and jku != issuer.jwks_url:
             raise AuthError("jku is not the issuer's allow-listed JWKS URL")
         key = await self.key(issuer, kid, client)
+        family = {"ES": "EC", "RS": "RSA"}.get(alg[:2])
+        declared = getattr(key, "_jwk_data", {}).get("alg")
+        if key.key_type != family or (declared is not None and declared != alg):
+            raise AuthError("the key named by kid is not for this algorithm")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -200,7 +204,7 @@ class Verifier:
             raise AuthError("token not yet valid") from None
         except jwt.MissingRequiredClaimError as exc:
             raise AuthError(f"claim {exc.claim} missing") from None
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
             raise AuthError(f"invalid token ({type(exc).__name__})") from None
         if float(claims["iat"]) > self.clock() + self.leeway:
             raise AuthError("iat in the future")

@@ -3,9 +3,10 @@
 hccbm message catalogue; proposals come from :func:`hccbm.fhir.recommendation_resources`.
 
 * **patient-view**: one overview card (bone-metastasis status; the whole plan, the missing data
-  and the disclaimer in ``detail``; a link to the full report), then one card per recommendation
-  whose urgency is ``emergency`` (critical) or ``soon`` (warning), with a suggestion to add its
-  draft proposal(s) when it is recommended or to be considered.
+  and the disclaimer in ``detail``; a link to the full report), then one card per emergency
+  (critical) and per urgent-problem or work-up recommendation that is recommended or to be
+  considered (warning when ``soon``, else info), each with a suggestion to add its draft
+  proposal(s).
 * **order-select / order-sign**: for each draft MedicationRequest (order-select: the selected
   ones) naming a drug hccbm knows, the recommendations naming that drug. ``not_recommended`` or
   ``caution`` -> warning (with a suggestion to remove the draft when not recommended); a
@@ -17,6 +18,7 @@ hccbm message catalogue; proposals come from :func:`hccbm.fhir.recommendation_re
 from __future__ import annotations
 
 import copy
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -102,16 +104,23 @@ def _dose_text(rec: Recommendation, lang: str) -> str | None:
     return f"{rec.dose.value:g} {rec.dose.unit}, {rec.dose.schedule}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _evidence_line(id_: str, lang: str) -> str | None:
+    """``- `id` — citation`` (references) or ``- `id` `` (claims); None for an unknown id."""
+    try:
+        item = evidence.resolve(id_)
+    except KeyError:
+        return None  # every id resolves (checked in tests); never print an unknown one
+    citation = (
+        evidence.cite(id_, "zh" if lang == "zh" else "en")
+        if isinstance(item, evidence.Reference)
+        else None
+    )
+    return f"- `{id_}`" + (f" — {citation}" if citation else "")
+
+
 def _evidence_lines(ids: Iterable[str], lang: str) -> list[str]:
-    lines = []
-    for id_ in ids:
-        try:
-            item = evidence.resolve(id_)
-        except KeyError:
-            continue  # every id resolves (checked in tests); never print an unknown one
-        citation = evidence.cite(id_, lang) if isinstance(item, evidence.Reference) else None
-        lines.append(f"- `{id_}`" + (f" — {citation}" if citation else ""))
-    return lines
+    return [line for id_ in ids if (line := _evidence_line(id_, lang)) is not None]
 
 
 def recommendation_detail(rec: Recommendation, lang: str) -> str:
@@ -157,9 +166,7 @@ def _propose(rec: Recommendation, resources: list[dict[str, Any]], lang: str) ->
         label=ui("propose", lang, text=rec.text),
         uuid=str(uuid.uuid4()),
         isRecommended=rec.status == "recommended",
-        actions=[
-            Action(type="create", description=rec.text, resource=res) for res in resources
-        ],
+        actions=[Action(type="create", description=rec.text, resource=res) for res in resources],
     )
 
 
@@ -185,7 +192,7 @@ def recommendation_card(
         uuid=str(uuid.uuid4()),
         summary=shorten(summary or _status_line(rec, ctx.lang)),
         detail=recommendation_detail(rec, ctx.lang),
-        indicator=indicator,  # type: ignore[arg-type]
+        indicator=indicator,
         source=source,
         suggestions=suggestions or None,
         selectionBehavior="at-most-one" if suggestions else None,
@@ -217,17 +224,25 @@ def overview_card(assessment: Assessment, ctx: CardContext) -> Card:
     )
 
 
+#: patient-view shows these as cards of their own; every other line is in the overview's plan.
+CARD_CATEGORIES: Final = frozenset({"urgent", "workup"})
+
+
 def patient_view_cards(assessment: Assessment, ctx: CardContext) -> list[Card]:
+    """The overview, then emergencies, urgent problems and the work-up still to do."""
     cards = [overview_card(assessment, ctx)]
     groups = proposals(assessment, ctx.subject)
-    order = {"emergency": 0, "soon": 1}
-    urgent = sorted(
-        (i for i, r in enumerate(assessment.recommendations) if r.urgency in order),
-        key=lambda i: order[assessment.recommendations[i].urgency],
-    )
-    for i in urgent:
+    order = {"emergency": 0, "soon": 1, "routine": 2}
+    shown = [
+        i
+        for i, r in enumerate(assessment.recommendations)
+        if r.urgency == "emergency"
+        or (r.category in CARD_CATEGORIES and r.status in {"recommended", "consider"})
+    ]
+    shown.sort(key=lambda i: order[assessment.recommendations[i].urgency])
+    for i in shown:
         rec = assessment.recommendations[i]
-        indicator = "critical" if rec.urgency == "emergency" else "warning"
+        indicator = {"emergency": "critical", "soon": "warning"}.get(rec.urgency, "info")
         cards.append(recommendation_card(assessment, rec, groups[i], ctx, indicator=indicator))
     return cards
 
@@ -243,9 +258,7 @@ def order_drug(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def draft_orders(
-    draft: Any, selections: Iterable[str] | None
-) -> list[tuple[dict[str, Any], str]]:
+def draft_orders(draft: Any, selections: Iterable[str] | None) -> list[tuple[dict[str, Any], str]]:
     """(MedicationRequest, drug) for each draft order hccbm has advice on.
 
     ``selections`` (order-select) limits the orders to those referenced (``MedicationRequest/x``).

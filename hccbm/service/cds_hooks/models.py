@@ -1,3 +1,4 @@
+# ruff: noqa: N815  -- field names are the CDS Hooks wire names (camelCase), on purpose
 """Pydantic models of CDS Hooks 2.0 (2.0.1): discovery, request, response (cards), feedback.
 
 Written from ``interop.md`` §1.2–1.7 (no conformance-grade library exists). The rules enforced
@@ -62,7 +63,7 @@ class Coding(CdsModel):
 class OverrideReasonCoding(Coding):
     """``overrideReasons`` entries: ``display`` is mandatory there."""
 
-    display: str = Field(min_length=1)  # type: ignore[assignment]
+    display: str = Field(min_length=1)
 
 
 class Source(CdsModel):

@@ -1,5 +1,6 @@
 """Prefetch: the templates we publish, filling them, fetching what the client left out, and
-turning the data into a validated :class:`~hccbm.patient.Patient` (via :func:`hccbm.fhir.import_fhir`).
+turning the data into a validated :class:`~hccbm.patient.Patient` (with
+:func:`hccbm.fhir.import_fhir`).
 
 CDS Hooks 2.0 §Prefetch (interop.md §1.4):
 
@@ -123,9 +124,7 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> 
         raise DataUnavailable("FHIR server answered with something other than JSON") from None
 
 
-async def fetch(
-    client: httpx.AsyncClient, base: str, query: str, headers: dict[str, str]
-) -> Any:
+async def fetch(client: httpx.AsyncClient, base: str, query: str, headers: dict[str, str]) -> Any:
     """One prefetch query against ``base``; searchset pages are followed and merged."""
     first = await _get(client, urljoin(base, query), headers)
     if not isinstance(first, dict) or first.get("resourceType") != "Bundle":
@@ -133,7 +132,9 @@ async def fetch(
     entries = list(first.get("entry") or [])
     page, pages = first, 1
     while pages < MAX_PAGES:
-        nxt = next((ln.get("url") for ln in page.get("link") or [] if ln.get("relation") == "next"), None)
+        nxt = next(
+            (ln.get("url") for ln in page.get("link") or [] if ln.get("relation") == "next"), None
+        )
         if not nxt:
             break
         nxt = urljoin(base, nxt)
@@ -191,7 +192,9 @@ def _resources(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, dict):
         return []
     if value.get("resourceType") == "Bundle":
-        return [e["resource"] for e in value.get("entry") or [] if isinstance(e.get("resource"), dict)]
+        return [
+            e["resource"] for e in value.get("entry") or [] if isinstance(e.get("resource"), dict)
+        ]
     return [value]
 
 
@@ -201,10 +204,7 @@ def has_hcc(data: Mapping[str, Any]) -> bool:
         for res in _resources(value):
             if res.get("resourceType") != "Condition":
                 continue
-            ver = {
-                c.get("code")
-                for c in (res.get("verificationStatus") or {}).get("coding") or []
-            }
+            ver = {c.get("code") for c in (res.get("verificationStatus") or {}).get("coding") or []}
             if ver & {"refuted", "entered-in-error"}:
                 continue
             codings = (res.get("code") or {}).get("coding") or []

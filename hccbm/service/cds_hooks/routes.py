@@ -98,11 +98,12 @@ class CdsState:
         return client
 
 
-def state(request: Request) -> CdsState:
-    app_state = request.app.state
+def state(app_state: Any, settings: Settings | None = None) -> CdsState:
+    """The CDS Hooks state on ``app.state`` (made on first use, or by ``install``)."""
     found: CdsState | None = getattr(app_state, "cds_hooks", None)
     if found is None:
-        settings: Settings = app_state.settings
+        settings = settings or app_state.settings
+        assert settings is not None
         found = CdsState(
             settings,
             Verifier(
@@ -218,7 +219,7 @@ async def authenticate(request: Request, cds: CdsState) -> Caller | Response:
 # --- discovery ----------------------------------------------------------------------------------
 @router.get("/cds-services", response_model=None)
 async def discovery(request: Request) -> Response:
-    cds = state(request)
+    cds = state(request.app.state)
     caller = await authenticate(request, cds)
     if isinstance(caller, Response):
         return caller
@@ -351,7 +352,7 @@ def _finish(
 
 @router.post("/cds-services/{service_id}", response_model=None)
 async def call_service(service_id: str, request: Request) -> Response:
-    cds = state(request)
+    cds = state(request.app.state)
     hook = HOOKS.get(service_id)
     if hook is None:
         return outcome(404, "not-found", "no such CDS service")
@@ -370,8 +371,10 @@ async def call_service(service_id: str, request: Request) -> Response:
             _audit, request, caller, outcome_code=audit.MINOR_FAILURE, desc=f"400 {text}"
         )
         return outcome(400, "invalid", text)
-    problem = _context_errors(hook, body.context) if body.hook == hook else (
-        f"this service answers {hook}, not {body.hook}"
+    problem = (
+        _context_errors(hook, body.context)
+        if body.hook == hook
+        else (f"this service answers {hook}, not {body.hook}")
     )
     if problem:
         await run_in_threadpool(
@@ -380,13 +383,9 @@ async def call_service(service_id: str, request: Request) -> Response:
         return outcome(400, "invalid", problem)
     token = body.fhirAuthorization.access_token if body.fhirAuthorization else None
     try:
-        gathered = await gather(
-            body.prefetch, body.context, body.fhirServer, token, cds.client()
-        )
+        gathered = await gather(body.prefetch, body.context, body.fhirServer, token, cds.client())
     except DataUnavailable as exc:
-        await run_in_threadpool(
-            _finish_unavailable, request, caller, service_id, body, exc.detail
-        )
+        await run_in_threadpool(_finish_unavailable, request, caller, service_id, body, exc.detail)
         return outcome(412, "incomplete", exc.detail)
     status, payload = await run_in_threadpool(
         _finish, request, cds, caller, service_id, body, gathered.data, gathered.fetched
@@ -427,9 +426,7 @@ def _finish_unavailable(
 
 
 # --- feedback -----------------------------------------------------------------------------------
-def _store_feedback(
-    request: Request, caller: Caller, service_id: str, feedback: Feedback
-) -> int:
+def _store_feedback(request: Request, caller: Caller, service_id: str, feedback: Feedback) -> int:
     with request.app.state.db.sessions() as db:
         added = store_feedback(db, service_id, caller.issuer, feedback.feedback)
         _audit(
@@ -446,7 +443,7 @@ def _store_feedback(
 
 @router.post("/cds-services/{service_id}/feedback", response_model=None)
 async def feedback(service_id: str, request: Request) -> Response:
-    cds = state(request)
+    cds = state(request.app.state)
     if service_id not in HOOKS:
         return outcome(404, "not-found", "no such CDS service")
     caller = await authenticate(request, cds)

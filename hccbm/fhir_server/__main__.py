@@ -1,0 +1,3 @@
+from hccbm.fhir_server.cli import app
+
+app(prog_name="hccbm fhir-server")
