@@ -56,16 +56,21 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
+_STORE: list[Any] = []
+
+
 def _prefetch(pid: str) -> dict[str, Any]:
+    """The prefetch a conforming EHR would send (same data as the FHIR server holds)."""
     from hccbm.fhir_server.load import fill
     from hccbm.fhir_server.store import FhirStore
-    from hccbm.service.cds_hooks.prefetch import PREFETCH, fill as fill_template, tokens
+    from hccbm.service.cds_hooks.prefetch import PREFETCH, tokens
+    from hccbm.service.cds_hooks.prefetch import fill as fill_template
 
-    store = _prefetch.store if hasattr(_prefetch, "store") else None  # type: ignore[attr-defined]
-    if store is None:
+    if not _STORE:
         store = FhirStore()
         fill(store, examples=True, rebase_to=dt.datetime.now(dt.UTC).date())
-        _prefetch.store = store  # type: ignore[attr-defined]
+        _STORE.append(store)
+    store = _STORE[0]
     out: dict[str, Any] = {}
     for key, template in PREFETCH.items():
         query = fill_template(template, tokens({"patientId": pid}))
@@ -74,7 +79,8 @@ def _prefetch(pid: str) -> dict[str, Any]:
         if qs:
             out[key] = store.search(path, parse_qsl(qs))
         else:
-            out[key] = store.read(*path.split("/"))
+            rtype, rid = path.split("/")
+            out[key] = store.read(rtype, rid)
     return out
 
 
@@ -102,8 +108,13 @@ async def _run(
                 await asyncio.sleep(delay)
             now = int(time.time())
             token = jwt.encode(
-                {"iss": ISS, "aud": base + PV, "exp": now + 120, "iat": now,
-                 "jti": uuid.uuid4().hex},
+                {
+                    "iss": ISS,
+                    "aud": base + PV,
+                    "exp": now + 120,
+                    "iat": now,
+                    "jti": uuid.uuid4().hex,
+                },
                 key,
                 algorithm="ES384",
                 headers={"kid": "bench-1", "typ": "JWT"},
@@ -112,8 +123,10 @@ async def _run(
                 r = await client.post(
                     PV,
                     content=bodies[i % len(bodies)],
-                    headers={"Authorization": f"Bearer {token}",
-                             "Content-Type": "application/json"},
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Content-Type": "application/json",
+                    },
                 )
                 code = r.status_code
             except httpx.HTTPError:
@@ -180,15 +193,39 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             "HCCBM_CDS_TRUSTED_ISSUERS": json.dumps({ISS: {"keys": [jwk]}}),
         }
         fhir = subprocess.Popen(
-            [sys.executable, "-m", "hccbm.fhir_server", "serve", "--port", str(fhir_port),
-             "--synthetic", "0"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "hccbm.fhir_server",
+                "serve",
+                "--port",
+                str(fhir_port),
+                "--synthetic",
+                "0",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
         )
         service = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "hccbm.service.app:create_app",
-             "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-             "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "hccbm.service.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
         )
         try:
             _wait(fhir_url + "/metadata", fhir)
@@ -198,8 +235,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 bodies = _bodies(mode, patients, fhir_url)
                 asyncio.run(_run(base, bodies, key, 10.0, 2.0))  # warm-up
                 for rate in args.rates:
-                    result = {"mode": mode, **asyncio.run(
-                        _run(base, bodies, key, rate, args.duration))}
+                    result = {
+                        "mode": mode,
+                        **asyncio.run(_run(base, bodies, key, rate, args.duration)),
+                    }
                     results.append(result)
                     print(json.dumps(result), flush=True)
         finally:
@@ -212,8 +251,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     print("\n| prefetch | rate (req/s) | achieved | p50 ms | p99 ms | max ms | statuses |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['mode']} | {r['rate']:g} | {r['achieved_rps']} | {r['p50_ms']} | "
-              f"{r['p99_ms']} | {r['max_ms']} | {r['statuses']} |")
+        print(
+            f"| {r['mode']} | {r['rate']:g} | {r['achieved_rps']} | {r['p50_ms']} | "
+            f"{r['p99_ms']} | {r['max_ms']} | {r['statuses']} |"
+        )
     return results
 
 

@@ -199,8 +199,13 @@ def flatten(patients: Sequence[Patient]) -> tuple[dict[str, Array], dict[str, Ar
                 lesions[name].append(getattr(lesion, name) or "")
             lesions["confirmed"].append(_flag(lesion.confirmed))
             lesions["pathological_fracture"].append(_flag(lesion.pathological_fracture))
-    numeric = {"row": int, "lesion": int, "confirmed": float, "pathological_fracture": float}
-    lesion_cols = {
+    numeric: dict[str, type] = {
+        "row": int,
+        "lesion": int,
+        "confirmed": float,
+        "pathological_fracture": float,
+    }
+    lesion_cols: dict[str, Array] = {
         name: np.array(values, dtype=numeric.get(name, str)) for name, values in lesions.items()
     }
     cols = {

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from hccbm import __version__
-from hccbm.service import audit, logs
+from hccbm.service import audit, docs_page, logs
 from hccbm.service.api import assessments, auth, evidence, patients, scores
 from hccbm.service.auth import LoginLimiter
 from hccbm.service.db import Database
@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Decision support for bone metastasis of HCC. hccbm supports decisions; "
         "the clinician decides.",
         lifespan=lifespan,
+        docs_url=None,  # served by docs_page from vendored assets (a CDN is blocked by the CSP)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -108,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready", "schema": revision})
 
-    for module in (auth, patients, assessments, scores, evidence):
+    for module in (auth, patients, assessments, scores, evidence, docs_page):
         app.include_router(module.router)
     try:
         from hccbm.service import web

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fhir_cases import REPO, assessed
+from tests.fhir.fhir_cases import REPO, assessed
 from typer.testing import CliRunner
 
 from hccbm.commands.fhir import app

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from fhir_cases import assessed, demo
+from tests.fhir.fhir_cases import assessed, demo
 
 from hccbm.fhir import FhirImportError, ImportOptions, import_fhir, patient_to_bundle
 from hccbm.fhir.codes import (

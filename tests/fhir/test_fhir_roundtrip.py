@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fhir_cases import EXAMPLES, VIGNETTES, assessed, demo, load_example, load_vignette
+from tests.fhir.fhir_cases import EXAMPLES, VIGNETTES, assessed, demo, load_example, load_vignette
 
 from hccbm.fhir import import_fhir, patient_to_bundle
 from hccbm.patient import Patient
