@@ -49,7 +49,10 @@ LAZY_GROUPS = {
     "spectra": ("hccbm.commands.spectra", "Serum peptide MALDI-TOF spectra (research use)."),
     "fhir": ("hccbm.commands.fhir", "FHIR R4: import a Bundle as Patient JSON, export Bundles."),
     "cohort": ("hccbm.commands.cohort", "Research cohorts: data, screening, statistics, models."),
-    "fhir-server": ("hccbm.fhir_server.cli", "In-memory FHIR R4 test server for the CDS Hooks demo."),
+    "fhir-server": (
+        "hccbm.fhir_server.cli",
+        "In-memory FHIR R4 test server for the CDS Hooks demo.",
+    ),
 }
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.fhir.fhir_cases import REPO, assessed
 from typer.testing import CliRunner
 
 from hccbm.commands.fhir import app
 from hccbm.patient import Patient
+from tests.fhir.fhir_cases import REPO, assessed
 
 DEMO = REPO / "hccbm" / "examples" / "demo-001.json"
 runner = CliRunner()

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
-from tests.fhir.fhir_cases import EXAMPLES, VIGNETTES, demo, load_example, load_vignette
 
 from hccbm.assessment.engine import assess
 from hccbm.fhir import assessment_to_bundle, patient_to_bundle, recommendation_resources
@@ -21,6 +20,7 @@ from hccbm.fhir.codes import (
     UCUM,
     all_standard_codes,
 )
+from tests.fhir.fhir_cases import EXAMPLES, VIGNETTES, demo, load_example, load_vignette
 
 CASES = [*EXAMPLES, *VIGNETTES[::5]]
 

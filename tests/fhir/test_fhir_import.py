@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 import pytest
-from tests.fhir.fhir_cases import assessed, demo
 
 from hccbm.fhir import FhirImportError, ImportOptions, import_fhir, patient_to_bundle
 from hccbm.fhir.codes import (
@@ -26,6 +25,7 @@ from hccbm.fhir.codes import (
     UCUM,
 )
 from hccbm.patient import Patient
+from tests.fhir.fhir_cases import assessed, demo
 
 AS_OF = "2026-11-01"
 PATIENT_URL = "urn:uuid:00000000-0000-4000-8000-000000000001"

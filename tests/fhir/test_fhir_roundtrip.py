@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.fhir.fhir_cases import EXAMPLES, VIGNETTES, assessed, demo, load_example, load_vignette
 
 from hccbm.fhir import import_fhir, patient_to_bundle
 from hccbm.patient import Patient
+from tests.fhir.fhir_cases import EXAMPLES, VIGNETTES, assessed, demo, load_example, load_vignette
 
 
 def round_trip(patient: Patient) -> Patient:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import copy
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
