@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench_scores", "bench_assess", "bench_spectra", "bench_service")
+BENCHMARKS = (
+    "bench_scores",
+    "bench_assess",
+    "bench_spectra",
+    "bench_service",
+    "bench_screen",
+    "bench_cds_hooks",
+)
 
 
 def main(argv: list[str]) -> None:

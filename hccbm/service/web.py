@@ -734,8 +734,16 @@ def assessment_page(
     db.commit()
     result = row.result
     order = {"emergency": 0, "soon": 1}
+    # The box on top holds the urgent problems (category urgent, or any emergency) that are
+    # to be done; options weighed and excluded stay in the full report below.
     urgent = sorted(
-        (r for r in result.get("recommendations", []) if r.get("urgency") in order),
+        (
+            r
+            for r in result.get("recommendations", [])
+            if r.get("urgency") in order
+            and (r.get("category") == "urgent" or r.get("urgency") == "emergency")
+            and r.get("status") != "not_recommended"
+        ),
         key=lambda r: order[r["urgency"]],
     )
     return render(request, "assessment.html.j2", who, row=row, a=result, urgent=urgent)
