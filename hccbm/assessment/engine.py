@@ -69,6 +69,8 @@ def _hashable(value: Any) -> Any:
 
 def render(key: str, params: dict[str, Any], lang: str) -> str:
     """A catalogue message with its parameters rendered (codes translated, lists joined)."""
+    if not params:
+        return _render_cached(key, (), lang)
     frozen = tuple(sorted((k, _hashable(v)) for k, v in params.items()))
     return _render_cached(key, frozen, lang)
 

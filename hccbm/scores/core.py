@@ -94,9 +94,7 @@ def _py(value: Any) -> Any:
     """A numpy scalar as a plain Python value (NaN and empty strings become None)."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if value == "":
+    if value != value or value == "":  # NaN is the only value unequal to itself
         return None
     return value
 
@@ -124,6 +122,11 @@ class ScoreSpec:
     aliases: tuple[str, ...] = field(default=())
     #: At least one of these optional inputs must be given (e.g. ECOG or Karnofsky).
     require_any: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def _shown_columns(self) -> tuple[str, ...]:
+        interpretation = (self.interpretation,) if self.interpretation else ()
+        return tuple(dict.fromkeys((*self.outputs.values(), *self.components, *interpretation)))
 
     @property
     def cli_name(self) -> str:
@@ -191,7 +194,9 @@ class ScoreSpec:
     def _row_from_lists(
         self, lists: Mapping[str, list[Any]], i: int, shown: Mapping[str, Any]
     ) -> ScoreResult:
-        values = {name: _py(col[i]) for name, col in lists.items()}
+        # Only the columns the result shows (all of them when notes read the row).
+        wanted = lists.keys() if self.notes else self._shown_columns
+        values = {name: _py(lists[name][i]) for name in wanted}
         data: dict[str, Any] = {}
         bools = bool_fields(self.result_type)
         for out, col in self.outputs.items():
