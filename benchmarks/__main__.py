@@ -20,6 +20,7 @@ def main(argv: list[str]) -> None:
     for name in names:
         module = importlib.import_module(f"benchmarks.{name.removeprefix('benchmarks.')}")
         print(f"\n=== {name} ===", flush=True)
+        sys.argv = [name]  # each benchmark parses its own (default) options
         module.main()
 
 
