@@ -2,7 +2,7 @@
 death), with concepts resolved from the export's own vocabulary tables.
 
 Concepts are never hard-coded as OMOP ids: each is a (vocabulary, code) pair from
-``../shared/clinical/interop.md`` §3.1–3.3, looked up in ``CONCEPT`` (standard concepts), with
+``shared/clinical/interop.md`` §3.1–3.3, looked up in ``CONCEPT`` (standard concepts), with
 ICD-10-CM source codes followed through ``CONCEPT_RELATIONSHIP`` 'Maps to' and descendants
 through ``CONCEPT_ANCESTOR`` when those tables have rows. Units: ``unit_concept_id`` -> the UCUM
 code in ``CONCEPT``; when it is 0 (Synthea leaves ``U/L`` unmapped), ``unit_source_value``;

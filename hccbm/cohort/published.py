@@ -1,6 +1,6 @@
 """Published HCC-BM prediction models: the one that can be computed, and the ones described.
 
-Source: ``/work/shared/clinical/models.md`` §2 (the project's verified notes). Only one
+Source: ``shared/clinical/models.md`` §2 (the project's verified notes). Only one
 published model can be implemented from what was readable — the **Kim 2019 risk-factor count**
 (Radiat Oncol J 2019;37(3):207-14, evidence id ``kim2019_roj``) — and even its factor
 definitions are **unverified** (only the abstract and introduction were readable). Every other

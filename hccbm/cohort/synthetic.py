@@ -1,6 +1,6 @@
 """Seeded synthetic HCC cohorts: the cohort table, Patient JSON v1 and FHIR Bundles.
 
-Every parameter names its row in ``../shared/clinical/epidemiology.md`` ("Epidemiology —
+Every parameter names its row in ``shared/clinical/epidemiology.md`` ("Epidemiology —
 parameters for synthetic cohorts", §3) as ``[epi: <row>]``. Where that table has no number (lab
 distributions, tumour burden, liver function, symptom prevalence, lesion detail), the choice is
 marked ``expert_opinion``: a plausible placeholder for tests, demos and benchmarks, not a

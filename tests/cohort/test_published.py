@@ -1,7 +1,7 @@
 """Kim 2019 risk-factor count against its published count → median OS mapping.
 
 Source: Kim S, et al. Radiat Oncol J 2019;37(3):207-14 (doi:10.3857/roj.2019.00136), abstract as
-recorded in /work/shared/clinical/models.md §2b: median OS by number of factors 0/1/2/3 =
+recorded in ../shared/clinical/models.md §2b: median OS by number of factors 0/1/2/3 =
 19.5 / 9.0 / 2.5 / 1.0 months. The factor definitions are unverified, so only this mapping and
 the counting rule as printed ("> 30 ng/mL", "> 5 cm") are tested.
 """
