@@ -105,7 +105,8 @@ class ScoreSpec:
 
     ``outputs`` maps result fields (e.g. ``points``, ``class``) to column names of ``compute``'s
     output; ``integer_outputs`` are converted to int; ``components`` lists component columns.
-    ``notes`` turns one row of columns into human-readable notes (e.g. an ambiguity).
+    ``notes`` turns one row of columns into catalogue note keys and parameters (e.g. an
+    ambiguity).
     """
 
     name: str
@@ -184,12 +185,6 @@ class ScoreSpec:
         n = len(raws)
         lists = {name: _as_list(arr, n) for name, arr in columns.items()}
         return [self._row_from_lists(lists, i, shown) for i, (_, shown) in enumerate(prepared)]
-
-    def row(self, columns: Columns, i: int, shown: Mapping[str, Any]) -> ScoreResult:
-        """Build the result of row ``i`` of vectorised output ``columns``."""
-        n = max((np.size(a) for a in columns.values()), default=1)
-        lists = {name: _as_list(arr, n) for name, arr in columns.items()}
-        return self._row_from_lists(lists, i, shown)
 
     def _row_from_lists(
         self, lists: Mapping[str, list[Any]], i: int, shown: Mapping[str, Any]
