@@ -17,14 +17,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hccbm.i18n import t
 from hccbm.service import audit
 from hccbm.service.api.assessments import AssessmentIn, create, load_assessment
 from hccbm.service.api.auth import sign_in
-from hccbm.service.api.patients import current, load_record
+from hccbm.service.api.patients import current, load_record, search_statement
 from hccbm.service.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -282,19 +282,7 @@ def set_lang(code: str, request: Request, next: str | None = None) -> RedirectRe
 
 
 def _search(db: Session, who: Principal, q: str | None) -> list[PatientRecord]:
-    stmt = select(PatientRecord).where(PatientRecord.deleted_at.is_(None))
-    if not who.can_see_identified():
-        stmt = stmt.where(PatientRecord.identified.is_(False))
-    if q and q.strip():
-        like = (
-            "%"
-            + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
-        columns: list[Any] = [PatientRecord.external_id]
-        if who.can_see_identified():
-            columns += [PatientRecord.display_name, PatientRecord.mrn, PatientRecord.notes]
-        stmt = stmt.where(or_(*(func.lower(c).like(like, escape="\\") for c in columns)))
+    stmt = search_statement(who, q)
     return list(db.scalars(stmt.order_by(PatientRecord.updated_at.desc()).limit(200)).all())
 
 

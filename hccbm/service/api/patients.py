@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from hccbm.service import audit
@@ -162,19 +162,7 @@ def list_patients(
     who: Principal = Depends(principal),
 ) -> dict[str, Any]:
     """Live records, newest first; ``q`` matches id, name, MRN or notes (case-insensitive)."""
-    stmt = select(PatientRecord).where(PatientRecord.deleted_at.is_(None))
-    if not who.can_see_identified():
-        stmt = stmt.where(PatientRecord.identified.is_(False))
-    if q and q.strip():
-        like = (
-            "%"
-            + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
-        columns: list[Any] = [PatientRecord.external_id, PatientRecord.id]
-        if who.can_see_identified():
-            columns += [PatientRecord.display_name, PatientRecord.mrn, PatientRecord.notes]
-        stmt = stmt.where(or_(*(func.lower(c).like(like, escape="\\") for c in columns)))
+    stmt = search_statement(who, q)
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(
         stmt.order_by(PatientRecord.updated_at.desc(), PatientRecord.id).limit(limit).offset(offset)
@@ -202,6 +190,23 @@ def list_patients(
     )
     db.commit()
     return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def search_statement(who: Principal, q: str | None) -> Select[PatientRecord]:
+    """Live records this principal may see, matching ``q`` literally (``%``/``_`` escaped) in
+    the id, external id and — for roles that see identified data — name, MRN and notes.
+    Shared by the API and the web pages so both apply the same visibility rules."""
+    stmt = select(PatientRecord).where(PatientRecord.deleted_at.is_(None))
+    if not who.can_see_identified():
+        stmt = stmt.where(PatientRecord.identified.is_(False))
+    if q and q.strip():
+        escaped = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        columns: list[Any] = [PatientRecord.external_id, PatientRecord.id]
+        if who.can_see_identified():
+            columns += [PatientRecord.display_name, PatientRecord.mrn, PatientRecord.notes]
+        stmt = stmt.where(or_(*(func.lower(c).like(like, escape="\\") for c in columns)))
+    return stmt
 
 
 @router.get("/{patient_id}")
