@@ -15,6 +15,7 @@ from polars.testing import assert_frame_equal
 from hccbm.cohort import omop, synthetic
 from hccbm.cohort.screen import RunInfo, screen
 from hccbm.scores.columns import LAB_COLUMNS
+from tests.conftest import skip_or_fail
 
 RUN = RunInfo("omop-test", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 #: Columns OMOP can fill here (labs, weight, age, sex, BM); the rest stays unknown.
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.shared_data
 def tables(shared_dir: Path) -> dict[str, pl.DataFrame]:
     path = shared_dir / "data" / "omop" / "Synthea27Nj_5.4.zip"
     if not path.exists():
-        pytest.skip(f"{path} not found")
+        skip_or_fail(f"{path} not found")
     return omop.read_tables(path)
 
 

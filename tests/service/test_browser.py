@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from hccbm.service.auth import create_user
 from hccbm.service.seed import seed
+from tests.conftest import skip_or_fail
 from tests.service.conftest import PASSWORD, LiveServer
 
 CHROMIUM = os.environ.get("HCCBM_CHROMIUM", "/usr/bin/chromium")
@@ -35,7 +36,7 @@ def browser_page(database_url: str) -> Iterator[Any]:
         pytest.skip("browser test runs on SQLite only")
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        skip_or_fail(f"no Chromium at {CHROMIUM} (make test-deps installs it)")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})

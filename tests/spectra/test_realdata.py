@@ -15,6 +15,7 @@ import pytest
 from hccbm.spectra.io import load_batch
 from hccbm.spectra.pipeline import PipelineParams, process
 from hccbm.spectra.plot import plot_spectra
+from tests.conftest import skip_or_fail
 
 pytestmark = [pytest.mark.shared_data]
 
@@ -24,7 +25,7 @@ def maldi(shared_dir: Path) -> tuple[Path, Path]:
     npz = shared_dir / "data" / "maldi" / "fiedler2009subset.npz"
     labels = shared_dir / "data" / "maldi" / "fiedler2009subset.csv"
     if not npz.exists():
-        pytest.skip(f"{npz} not present")
+        skip_or_fail(f"{npz} not present")
     return npz, labels
 
 
