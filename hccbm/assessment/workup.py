@@ -7,6 +7,7 @@ an invented probability.
 from __future__ import annotations
 
 from hccbm.assessment.context import Code, Context, Reason, Rec, site
+from hccbm.scores import bclc
 from hccbm.units import convert
 
 SEED = "seed_review"
@@ -91,12 +92,19 @@ def _biopsy_candidate(ctx: Context) -> int | None:
         return None
     if p.hcc.curative_intent_planned:
         return 0
-    n, size = p.hcc.nodules, p.hcc.largest_diameter
-    if p.ecog != 0 or p.hcc.macrovascular_invasion is not False or n is None or size is None:
+    size = p.hcc.largest_diameter
+    if ctx.child_pugh_class != "A" or size is None:
         return None
-    size_cm = convert("largest_diameter", size.value, size.unit)
-    curable = n == 1 or (n <= 3 and size_cm <= 3)
-    return 0 if curable and ctx.child_pugh_class == "A" else None
+    # The BCLC stage the liver disease alone would have, from the one BCLC implementation.
+    stage = bclc(
+        ecog=p.ecog,
+        child_pugh_class="A",
+        nodules=p.hcc.nodules,
+        largest_diameter=convert("largest_diameter", size.value, size.unit),
+        macrovascular_invasion=p.hcc.macrovascular_invasion,
+        extrahepatic_spread=False,
+    )["stage"]
+    return 0 if str(stage) in {"0", "A"} else None
 
 
 def biopsy(ctx: Context) -> list[Rec]:
