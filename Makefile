@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= examples/demo-001.json
 
-.PHONY: run demo test test-deps lint bench install clean
+.PHONY: run demo test test-deps lint bench bench-deps install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,7 +48,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check hccbm tests benchmarks
 	$(BIN)/mypy hccbm
 
-bench: $(STAMP)
+## bench-deps: wrk (Debian), the load generator of the service benchmark
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "note: wrk not installed (the service benchmark needs it)"; fi; }
+
+bench: $(STAMP) bench-deps
 	$(BIN)/python -m benchmarks
 
 clean:

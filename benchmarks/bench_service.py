@@ -1,11 +1,15 @@
 """Service benchmark: POST /api/v1/assessments throughput and p50/p99 latency.
 
-A uvicorn server (``--workers`` processes) runs on 127.0.0.1 against a fresh SQLite file (and
-PostgreSQL when ``HCCBM_TEST_POSTGRES_URL`` is set); a second process sends a fixed number of
-requests from a bounded number of concurrent connections and stops by itself. The baseline is
-in-process :func:`hccbm.assess` on the same patient.
+``hccbm serve``'s app runs under uvicorn (``--workers`` processes) on 127.0.0.1 against a fresh
+SQLite file, and against PostgreSQL when ``HCCBM_TEST_POSTGRES_URL`` is set (start one with
+``scripts/with-postgres.sh``). The load comes from a second process, ``wrk`` (C, so the load
+generator takes little of the two cores): ``--connections`` keep-alive connections, each sending
+its next request when the previous answer arrives (a bounded load), rotating over the example
+patients as inline Patient JSON. Baselines in the same run: in-process ``assess()`` on the same
+patients, and the service with request batching off (``HCCBM_ASSESS_BATCHING=false``).
+After each run the stored assessments are counted: every 201 must have its row.
 
-    python -m benchmarks.bench_service [--requests 2000] [--concurrency 8] [--workers 2]
+    python -m benchmarks.bench_service [--duration 15] [--connections 8] [--workers 2]
 """
 
 from __future__ import annotations
@@ -13,75 +17,36 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PATIENT = json.loads((ROOT / "hccbm" / "examples" / "demo-001.json").read_text(encoding="utf-8"))
+EXAMPLES = sorted((ROOT / "hccbm" / "examples").glob("*.json"))
 
 
-def baseline(n: int = 300) -> float:
-    """In-process assessments per second (one thread)."""
+def patients_json() -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in EXAMPLES]
+
+
+def baseline(seconds: float = 3.0) -> float:
+    """In-process ``assess()`` calls per second (one thread), rotating over the examples."""
     from hccbm import Patient, assess
 
-    patient = Patient.model_validate(PATIENT)
-    assess(patient)
-    started = time.perf_counter()
-    for _ in range(n):
-        assess(patient).model_dump(mode="json")
+    patients = [Patient.model_validate(p) for p in patients_json()]
+    for p in patients:
+        assess(p)
+    n, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        assess(patients[n % len(patients)]).model_dump(mode="json")
+        n += 1
     return n / (time.perf_counter() - started)
-
-
-def load(url: str, token: str, requests: int, concurrency: int) -> dict[str, Any]:
-    """Run in the load process: ``requests`` POSTs over ``concurrency`` keep-alive connections."""
-    import httpx
-
-    assert url.startswith("http://127.0.0.1:"), "loopback only"
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    counter = iter(range(requests))
-    body = {"patient": PATIENT}
-
-    def worker() -> None:
-        nonlocal errors
-        with httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ) as client:
-            while True:
-                with lock:
-                    if next(counter, None) is None:
-                        return
-                t0 = time.perf_counter()
-                r = client.post("/api/v1/assessments", json=body)
-                dt_ms = (time.perf_counter() - t0) * 1000
-                with lock:
-                    latencies.append(dt_ms)
-                    errors += r.status_code != 201
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "seconds": round(elapsed, 2),
-        "per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
-    }
 
 
 def _free_port() -> int:
@@ -90,7 +55,72 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_backend(url: str, requests: int, concurrency: int, workers: int) -> dict[str, Any]:
+def _lua(token: str) -> str:
+    bodies = [json.dumps({"patient": p}, ensure_ascii=False) for p in patients_json()]
+    items = ",\n".join(f"[==[{b}]==]" for b in bodies)
+    return f"""
+local bodies = {{
+{items}
+}}
+local headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer {token}"}}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/api/v1/assessments", headers, bodies[(i % #bodies) + 1])
+end
+"""
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    assert m, text
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """Requests/s, p50/p99 (ms), total and non-2xx counts from ``wrk --latency`` output."""
+    pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)$", out, re.M)
+    return {
+        "requests": total,
+        "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(pct["50"]),
+        "p99_ms": _ms(pct["99"]),
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1).strip() if errors else "",
+    }
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _prepare(url: str) -> str:
     from hccbm.service.auth import create_user, issue
     from hccbm.service.db import Database
     from hccbm.service.migrations import upgrade
@@ -98,10 +128,31 @@ def run_backend(url: str, requests: int, concurrency: int, workers: int) -> dict
     database = Database(url)
     upgrade(database.engine)
     with database.sessions() as db:
-        user = create_user(db, "bench", "benchmark password", "clinician")
+        user = create_user(db, f"bench{time.time_ns()}", "benchmark password", "clinician")
         token, _ = issue(db, user, "api", 1.0)
         db.commit()
     database.dispose()
+    return token
+
+
+def _stored(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from hccbm.service.db import Database
+    from hccbm.service.models import AssessmentRecord
+
+    database = Database(url)
+    with database.sessions() as db:
+        n = int(db.scalar(select(func.count()).select_from(AssessmentRecord)) or 0)
+    database.dispose()
+    return n
+
+
+def run_backend(
+    url: str, *, batching: bool, duration: int, connections: int, workers: int
+) -> dict[str, Any]:
+    token = _prepare(url)
+    before = _stored(url)
     port = _free_port()
     env = {
         **os.environ,
@@ -109,23 +160,13 @@ def run_backend(url: str, requests: int, concurrency: int, workers: int) -> dict
         "HCCBM_MIGRATE_ON_START": "false",
         "HCCBM_LOG_LEVEL": "WARNING",
         "HCCBM_SECRET_KEY": "bench",
+        "HCCBM_ASSESS_BATCHING": "true" if batching else "false",
     }
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "hccbm.service.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
+            *(sys.executable, "-m", "uvicorn", "--factory", "hccbm.service.app:create_app"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            *("--no-access-log", "--log-level", "warning"),
         ],
         env=env,
         cwd=ROOT,
@@ -137,53 +178,69 @@ def run_backend(url: str, requests: int, concurrency: int, workers: int) -> dict
                     break
             except OSError:
                 time.sleep(0.1)
-        base = f"http://127.0.0.1:{port}"
-        warm = [sys.executable, "-m", "benchmarks.bench_service", "--load", base, token]
-        subprocess.run(
-            [*warm, str(4 * concurrency), str(concurrency)],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+        time.sleep(1.0)  # every worker up
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(_lua(token))
+            script = f.name
+        target = f"http://127.0.0.1:{port}/api/v1/assessments"
+        base = ["wrk", "-t1", f"-c{connections}", "-s", script, "--latency", target]
+        subprocess.run([*base[:3], "-d3s", *base[3:]], check=True, capture_output=True)  # warm
+        pids = _children(server.pid) if workers > 1 else [server.pid]
+        cpu0 = _cpu_seconds(pids)
         out = subprocess.run(
-            [*warm, str(requests), str(concurrency)],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return dict(json.loads(out.stdout))
+            [*base[:3], f"-d{duration}s", *base[3:]], check=True, capture_output=True, text=True
+        ).stdout
+        cpu1 = _cpu_seconds(pids)
+        os.unlink(script)
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        server.wait(timeout=30)
+    result = parse_wrk(out)
+    result["server_cpu_ms_per_request"] = round((cpu1 - cpu0) * 1000 / result["requests"], 2)
+    created = _stored(url) - before
+    result["stored"] = created
+    # warm-up requests are stored too; a lost write would show as fewer rows than 201s
+    result["lost_writes"] = max(0, result["requests"] - result["non_2xx"] - created)
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--load"]:
-        url, token, requests, concurrency = argv[1], argv[2], int(argv[3]), int(argv[4])
-        print(json.dumps(load(url, token, requests, concurrency)))
-        return
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `make bench-deps` (Debian package wrk)")
+    from benchmarks.machine import describe
+
+    print(f"machine: {describe()}")
     base = baseline()
     print(f"baseline in-process assess(): {base:.0f}/s ({1000 / base:.2f} ms each)")
-    backends = {}
     with tempfile.TemporaryDirectory() as tmp:
-        backends["sqlite"] = f"sqlite:///{tmp}/bench.db"
+        backends = {"sqlite": f"sqlite:///{tmp}/bench.db"}
         if os.environ.get("HCCBM_TEST_POSTGRES_URL"):
             backends["postgresql"] = os.environ["HCCBM_TEST_POSTGRES_URL"]
         for name, url in backends.items():
-            r = run_backend(url, args.requests, args.concurrency, args.workers)
-            print(
-                f"{name}: {r['requests']} POST /api/v1/assessments, {args.concurrency} "
-                f"connections, {args.workers} workers: {r['per_second']}/s, p50 "
-                f"{r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}; "
-                f"ratio to in-process {r['per_second'] / base:.2f}"
-            )
+            for batching in (False, True):
+                r = run_backend(
+                    url,
+                    batching=batching,
+                    duration=args.duration,
+                    connections=args.connections,
+                    workers=args.workers,
+                )
+                print(
+                    f"{name}, batching {'on ' if batching else 'off'}: {r['requests']} POSTs in "
+                    f"{args.duration} s over {args.connections} connections, {args.workers} "
+                    f"workers: {r['per_second']:.1f}/s (ratio to in-process assess() "
+                    f"{r['per_second'] / base:.2f}), p50 {r['p50_ms']:.1f} ms, p99 "
+                    f"{r['p99_ms']:.1f} ms, server CPU {r['server_cpu_ms_per_request']} ms per "
+                    f"request, non-2xx {r['non_2xx']}, lost writes {r['lost_writes']}"
+                    + (f", socket errors {r['socket_errors']}" if r["socket_errors"] else ""),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

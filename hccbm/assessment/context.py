@@ -72,6 +72,9 @@ class Context:
     settings: Settings
     #: This patient's row of :func:`hccbm.assessment.triggers.workup_triggers`.
     triggers: dict[str, bool] = field(default_factory=dict)
+    #: Drugs being ordered (CDS Hooks order-select/sign): their options are assessed even where
+    #: the rules would not list them, so a contraindication is never silent.
+    ordered_drugs: frozenset[str] = frozenset()
 
     def score(self, name: str) -> ScoreResult | None:
         return self.scored.scores.get(name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from hccbm import __version__
@@ -150,10 +150,16 @@ def assess(
     as_of: dt.date | None = None,
     lang: str = "en",
     settings: Settings | None = None,
+    ordered_drugs: Collection[str] = (),
 ) -> Assessment:
     """Assess one validated patient: scores, urgent problems, work-up, treatment, prognosis and
-    missing data, each line with its evidence. Decision support only; the clinician decides."""
-    return assess_many([patient], as_of=as_of, lang=lang, settings=settings)[0]
+    missing data, each line with its evidence. Decision support only; the clinician decides.
+
+    ``ordered_drugs`` (drug names of an order being placed) makes the treatment rules assess
+    those drugs even where they would not list them (docs/assessment-rules.md §3)."""
+    return assess_many(
+        [patient], as_of=as_of, lang=lang, settings=settings, ordered_drugs=ordered_drugs
+    )[0]
 
 
 def assess_many(
@@ -161,15 +167,23 @@ def assess_many(
     as_of: dt.date | None = None,
     lang: str = "en",
     settings: Settings | None = None,
+    ordered_drugs: Collection[str] = (),
 ) -> list[Assessment]:
     """Assess many patients; each score is computed once over all of them (vectorised), then the
     rules run per patient. ``assess`` is this with one patient, so both give the same answers."""
     settings = settings or Settings()
     columns = flatten(patients)
     triggers = workup_triggers(columns[0]) if patients else {}
+    ordered = frozenset(ordered_drugs)
     return [
         _assess_scored(
-            patient, scored, {k: bool(v[i]) for k, v in triggers.items()}, as_of, lang, settings
+            patient,
+            scored,
+            {k: bool(v[i]) for k, v in triggers.items()},
+            as_of,
+            lang,
+            settings,
+            ordered,
         )
         for i, (patient, scored) in enumerate(
             zip(patients, score_patients(patients, columns), strict=True)
@@ -184,8 +198,15 @@ def _assess_scored(
     as_of: dt.date | None,
     lang: str,
     settings: Settings,
+    ordered_drugs: frozenset[str] = frozenset(),
 ) -> Assessment:
-    ctx = Context(patient=patient, scored=scored, settings=settings, triggers=triggers)
+    ctx = Context(
+        patient=patient,
+        scored=scored,
+        settings=settings,
+        triggers=triggers,
+        ordered_drugs=ordered_drugs,
+    )
     recs = [rec for section in SECTIONS for rule in section for rec in rule(ctx)]
     return Assessment(
         model_version=__version__,

@@ -132,20 +132,39 @@ def _option(
 
 
 def systemic_options(ctx: Context) -> list[Rec]:
-    """First-line options for BCLC C/D or confirmed bone metastasis; second line after sorafenib."""
-    if not _shown(ctx):
-        return []
+    """First-line options for BCLC C/D or confirmed bone metastasis; second line after sorafenib.
+
+    A drug being ordered (``ctx.ordered_drugs``) is assessed even where it is not listed, at
+    most ``caution`` and with the reason it is not listed, so that its contraindications (a
+    transplant, untreated varices…) still reach the order (**expert_opinion**)."""
     cap, common, triggers = _general_limits(ctx)
-    out = [_option(ctx, option, cap, common, triggers) for option in FIRST_LINE]
-    prior = set(ctx.patient.prior_systemic_therapy or [])
-    if "sorafenib" in prior:
-        afp = ctx.patient.lab("afp")
-        for option in SECOND_LINE:
-            if option.id == "systemic.ramucirumab" and (afp is None or afp < RAMUCIRUMAB_AFP_NG_ML):
-                continue
-            rec = _option(ctx, option, cap, common, [*triggers, "prior_systemic_therapy"])
-            rec.reasons.insert(1, Reason("reason.after_sorafenib"))
-            out.append(rec)
+    out: list[Rec] = []
+    if _shown(ctx):
+        out = [_option(ctx, option, cap, common, triggers) for option in FIRST_LINE]
+        prior = set(ctx.patient.prior_systemic_therapy or [])
+        if "sorafenib" in prior:
+            afp = ctx.patient.lab("afp")
+            for option in SECOND_LINE:
+                if option.id == "systemic.ramucirumab" and (
+                    afp is None or afp < RAMUCIRUMAB_AFP_NG_ML
+                ):
+                    continue
+                rec = _option(ctx, option, cap, common, [*triggers, "prior_systemic_therapy"])
+                rec.reasons.insert(1, Reason("reason.after_sorafenib"))
+                out.append(rec)
+    listed = {rec.id for rec in out}
+    for option in (*FIRST_LINE, *SECOND_LINE):
+        if option.id in listed or not set(option.drugs) & ctx.ordered_drugs:
+            continue
+        rec = _option(ctx, option, cap, common, triggers)
+        rec.status = _worst(rec.status, "caution")
+        why = "reason.second_line_conditions" if option.second_line else "reason.outside_indication"
+        rec.reasons.insert(1, Reason(why, {"bclc": ctx.bclc or "?"}))
+        if "reig2022_bclc" not in rec.evidence:  # the staging system that places systemic therapy
+            rec.evidence = (*rec.evidence, "reig2022_bclc")
+        rec.triggered_by = sorted({*rec.triggered_by, "scores.bclc"})
+        rec.expert_opinion = True
+        out.append(rec)
     return out
 
 

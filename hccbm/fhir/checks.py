@@ -18,6 +18,10 @@ Pure functions over JSON dicts: nothing here reads files or the network.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -149,8 +153,37 @@ def label(resource: dict[str, Any]) -> str:
     return f"{rtype}/{rid}" if rid else rtype
 
 
+#: Verdicts of :func:`parse` by resource content. A CDS Hooks service sees the same resources
+#: again and again (each chart opening re-sends the patient's labs and conditions), and model
+#: validation is most of the cost of an import (docs/benchmarks.md). Bounded; per process.
+_PARSED: OrderedDict[bytes, str | None] = OrderedDict()
+_PARSED_MAX: Final = 8192
+_PARSED_LOCK = threading.Lock()
+
+
 def parse(resource: dict[str, Any]) -> str | None:
-    """Validate one resource with ``fhir.resources.R4B``; the first errors as text, or None."""
+    """Validate one resource with ``fhir.resources.R4B``; the first errors as text, or None.
+
+    The verdict depends on the resource's content only, so it is remembered by a digest of the
+    canonical JSON; a resource that cannot be serialised is validated without the memo."""
+    try:
+        canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return _parse(resource)
+    key = hashlib.blake2b(canonical.encode(), digest_size=20).digest()
+    with _PARSED_LOCK:
+        if key in _PARSED:
+            _PARSED.move_to_end(key)
+            return _PARSED[key]
+    verdict = _parse(resource)
+    with _PARSED_LOCK:
+        _PARSED[key] = verdict
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return verdict
+
+
+def _parse(resource: dict[str, Any]) -> str | None:
     from fhir.resources.R4B import get_fhir_model_class
 
     rtype = resource.get("resourceType")

@@ -18,6 +18,7 @@ from hccbm import __version__
 from hccbm.service import audit, docs_page, logs
 from hccbm.service.api import assessments, auth, evidence, patients, scores
 from hccbm.service.auth import LoginLimiter
+from hccbm.service.batching import AssessmentBatcher
 from hccbm.service.db import Database
 from hccbm.service.middleware import ServiceMiddleware
 from hccbm.service.migrations import upgrade
@@ -62,9 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             added, seeded = seed(db)
         log.info("seeded demo data", extra={"event": f"{added} patients"})
 
+    batcher = AssessmentBatcher()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        batcher.close()
         database.dispose()
 
     app = FastAPI(
@@ -78,9 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.batcher = batcher if settings.assess_batching else None
     app.state.seeded_credentials = seeded
     app.state.login_limiter = LoginLimiter(
-        settings.login_max_failures, settings.login_window_seconds
+        database.sessions, settings.login_max_failures, settings.login_window_seconds
     )
 
     @app.exception_handler(InvalidInput)

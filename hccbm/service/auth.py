@@ -11,18 +11,17 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from hccbm.service.models import ROLES, Credential, User, utcnow
+from hccbm.service.models import ROLES, Credential, LoginFailure, User, utcnow
 
 SESSION_COOKIE = "hccbm_session"
 PRE_COOKIE = "hccbm_pre"
@@ -105,25 +104,38 @@ def lookup(db: Session, token: str, kind: str) -> Principal | None:
     """The principal behind a presented secret, if it is valid, unexpired and not revoked."""
     if not token or len(token) > 256:
         return None
-    cred = db.scalar(
-        select(Credential).where(
-            Credential.token_hash == token_hash(token), Credential.kind == kind
+    # One Core statement for the credential and its user: no lazy load, no ORM identity map
+    # (this runs on every authenticated request).
+    row = db.execute(
+        select(
+            Credential.id,
+            Credential.revoked,
+            Credential.expires_at,
+            Credential.csrf_token,
+            User.id,
+            User.username,
+            User.role,
+            User.active,
         )
-    )
-    if cred is None or cred.revoked or not cred.user.active:
+        .join(User, User.id == Credential.user_id)
+        .where(Credential.token_hash == token_hash(token), Credential.kind == kind)
+    ).first()
+    if row is None:
         return None
-    expires = cred.expires_at
+    cred_id, revoked, expires, csrf, user_id, username, role, active = row
+    if revoked or not active:
+        return None
     if expires.tzinfo is None:  # SQLite returns naive datetimes
         expires = expires.replace(tzinfo=dt.UTC)
     if expires <= utcnow():
         return None
     return Principal(
-        user_id=cred.user.id,
-        username=cred.user.username,
-        role=cred.user.role,
+        user_id=user_id,
+        username=username,
+        role=role,
         via="bearer" if kind == "api" else "cookie",
-        credential_id=cred.id,
-        csrf_token=cred.csrf_token,
+        credential_id=cred_id,
+        csrf_token=csrf,
     )
 
 
@@ -152,29 +164,50 @@ def pre_session_ok(secret_key: str, nonce: str | None, token: str | None) -> boo
 
 
 class LoginLimiter:
-    """At most ``max_failures`` failed sign-ins per key within ``window`` seconds (per process)."""
+    """At most ``max_failures`` failed sign-ins per key within ``window`` seconds.
 
-    def __init__(self, max_failures: int, window: float) -> None:
+    Failures are rows of ``login_failures`` in the service database, so every worker process
+    (and every replica on the same database) counts the same attempts. Each call is its own
+    short transaction: a failure stays counted when the sign-in request itself rolls back.
+    (Call :meth:`blocked` and :meth:`failed` outside any open transaction of the same database:
+    on SQLite a second writer in the same thread would wait for itself.)
+    """
+
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        max_failures: int,
+        window: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sessions = sessions
         self.max_failures = max_failures
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self.clock = clock
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
+    @staticmethod
+    def _hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
 
     def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.max_failures
+        since = self.clock() - self.window
+        with self.sessions() as db:
+            count = db.scalar(
+                select(func.count())
+                .select_from(LoginFailure)
+                .where(LoginFailure.key_hash == self._hash(key), LoginFailure.at > since)
+            )
+            db.commit()
+        return int(count or 0) >= self.max_failures
 
     def failed(self, key: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._recent(key, now).append(now)
+        now = self.clock()
+        with self.sessions() as db:
+            db.add(LoginFailure(key_hash=self._hash(key), at=now))
+            # Forget failures older than the window (of every key) while we hold the lock.
+            db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
+            db.commit()
 
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+    def succeeded(self, key: str, db: Session) -> None:
+        """Forget the key's failures, in the caller's transaction (the one that signs in)."""
+        db.execute(delete(LoginFailure).where(LoginFailure.key_hash == self._hash(key)))

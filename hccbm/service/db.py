@@ -16,6 +16,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+READ_ONLY = "hccbm_read_only"
+
+
+def read_only(db: Session) -> None:
+    """Begin ``db``'s next transaction as a plain read (SQLite: a deferred ``BEGIN``, so it
+    does not queue behind writers for the write lock). Call before its first statement; a
+    session already in a transaction is left as it is."""
+    if not db.in_transaction():
+        db.connection(execution_options={READ_ONLY: True})
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -52,7 +62,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads that are known to stay reads (see read_only()) take no write lock.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:

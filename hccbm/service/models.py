@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -204,3 +205,16 @@ def _immutable(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in session.deleted:
         if isinstance(obj, AssessmentRecord | PatientVersion | AuditEvent):
             raise ValueError(f"{type(obj).__name__} rows cannot be deleted")
+
+
+class LoginFailure(Base):
+    """One failed sign-in, kept for the rate-limit window; shared by every worker process.
+    ``key_hash`` is a digest of client address and user name (neither is stored)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "key_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    #: Seconds since the epoch.
+    at: Mapped[float] = mapped_column(Float)

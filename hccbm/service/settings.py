@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     sqlite_busy_timeout: float = 30.0
     #: Connection pool size (PostgreSQL).
     pool_size: int = 10
+    #: Assess concurrent requests of one process together in one vectorised engine call
+    #: (hccbm/service/batching.py); off: one engine call per request.
+    assess_batching: bool = True
 
     # --- CDS Hooks (docs/cds-hooks.md) ---
     #: Public base URL (e.g. ``https://cds.example.org``): CDS Hooks JWT ``aud`` is this plus the

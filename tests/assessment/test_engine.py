@@ -150,3 +150,48 @@ def test_assess_reads_no_clock() -> None:
     # as_of falls back to the patient's own date, never to today's.
     a = assess(load("demo-001.json"))
     assert str(a.as_of) == "2026-11-01"
+
+
+def _intermediate(name: str) -> dict[str, Any]:
+    """An example moved to BCLC B: no bone lesions, four nodules, no invasion or spread."""
+    data = json.loads(load(name).model_dump_json(exclude_none=True))
+    data["bone_lesions"] = []
+    data["symptoms"]["bone_pain"] = False
+    data["hcc"].update(nodules=4, macrovascular_invasion=False, extrahepatic_sites=[])
+    return data
+
+
+def _systemic(a: Any) -> dict[str, str]:
+    return {r.id: r.status for r in a.recommendations if r.category == "systemic_therapy"}
+
+
+def test_ordered_drug_outside_the_listed_indication_is_assessed() -> None:
+    """docs/assessment-rules.md §3: systemic options are listed at BCLC C/D or with bone
+    metastasis; a drug being ordered elsewhere is assessed at most `caution`, and a transplant
+    still makes a checkpoint inhibitor `not_recommended`."""
+    transplant = Patient.model_validate(_intermediate("05-post-transplant-solitary-t12.json"))
+    plain = assess(transplant)
+    assert plain.scores["bclc"].stage == "B"
+    assert _systemic(plain) == {}
+    ordered = assess(transplant, ordered_drugs={"atezolizumab"})
+    assert _systemic(ordered) == {"systemic.atezolizumab_bevacizumab": "not_recommended"}
+    rec = next(r for r in ordered.recommendations if r.category == "systemic_therapy")
+    assert rec.expert_opinion
+    assert "outside the indication" in rec.rationale and "transplant" in rec.rationale
+    # a kinase inhibitor after a transplant: the stage caution only
+    assert _systemic(assess(transplant, ordered_drugs={"lenvatinib"})) == {
+        "systemic.lenvatinib": "caution"
+    }
+    # durvalumab is in two options; both are assessed
+    assert set(_systemic(assess(transplant, ordered_drugs={"durvalumab"}))) == {
+        "systemic.durvalumab_tremelimumab",
+        "systemic.durvalumab",
+    }
+
+
+def test_ordering_a_listed_drug_changes_nothing() -> None:
+    patient = load("demo-001.json")
+    assert _systemic(assess(patient))  # listed: BCLC C/D or bone metastasis
+    assert dump(assess(patient, ordered_drugs={"atezolizumab", "sorafenib"})) == dump(
+        assess(patient)
+    )

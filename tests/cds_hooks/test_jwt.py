@@ -176,3 +176,21 @@ def test_auth_off_is_loopback_only(tmp_path: Path, keys: Keys) -> None:
     with TestClient(app, client=("203.0.113.9", 5000)) as c:
         assert c.get(D).status_code == 401
     app.state.db.dispose()
+
+
+def test_replay_is_caught_by_another_worker(tmp_path: Path, keys: Keys, sign: Signer) -> None:
+    """Two worker processes share one database: a token accepted by one is a replay at the
+    other (the replay cache is a table, not process memory)."""
+    settings = make_settings(tmp_path, keys)
+    first, second = create_app(settings), create_app(settings)
+    try:
+        with TestClient(first) as a, TestClient(second) as b:
+            token = sign(D)
+            assert status(a, token) == 200
+            assert status(b, token) == 401
+            fresh = sign(D)
+            assert status(b, fresh) == 200
+            assert status(a, fresh) == 401
+    finally:
+        first.state.db.dispose()
+        second.state.db.dispose()

@@ -216,3 +216,60 @@ def test_order_context_is_checked(client: TestClient, sign: Signer, store: FhirS
     assert client.post(SELECT, json=body, headers=auth(sign(SELECT))).status_code == 400
     body = hook_request(pid, prefetch_from(store, pid), hook="order-sign")
     assert client.post(SIGN, json=body, headers=auth(sign(SIGN))).status_code == 400
+
+
+def _not_advanced(pid: str) -> dict:
+    """An example patient moved to an intermediate stage: no bone lesions, four nodules."""
+    base = next(p for p in example_patients() if p.id == pid)
+    data = json.loads(base.model_dump_json(exclude_none=True))
+    data["bone_lesions"] = []
+    data["symptoms"]["bone_pain"] = False
+    data["hcc"].update(nodules=4, macrovascular_invasion=False, extrahepatic_sites=[])
+    return data
+
+
+def test_checkpoint_inhibitor_after_transplant_outside_advanced_stage(
+    client: TestClient, sign: Signer
+) -> None:
+    """The engine lists systemic therapy only at BCLC C/D or with bone metastasis; an order
+    for a checkpoint inhibitor after a transplant must still be warned about."""
+    pid = "demo-005"  # liver transplant
+    s = _store_with(_not_advanced(pid))
+    body = hook_request(
+        pid,
+        prefetch_from(s, pid),
+        hook="order-sign",
+        draftOrders=orders(draft("atezo", "atezolizumab", patient=pid)),
+    )
+    cards = call(client, sign, SIGN, body)
+    card = next(
+        c for c in cards if c["source"]["topic"]["code"] == "systemic.atezolizumab_bevacizumab"
+    )
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("not recommended")
+    detail = card["detail"].lower()
+    assert "transplant" in detail and "outside the indication" in detail
+    assert card["suggestions"][0]["actions"][0] == {
+        "type": "delete",
+        "description": card["suggestions"][0]["actions"][0]["description"],
+        "resourceId": "MedicationRequest/atezo",
+    }
+
+
+def test_kinase_inhibitor_outside_advanced_stage_is_a_caution(
+    client: TestClient, sign: Signer
+) -> None:
+    pid = "demo-005"
+    s = _store_with(_not_advanced(pid))
+    body = hook_request(
+        pid,
+        prefetch_from(s, pid),
+        hook="order-sign",
+        draftOrders=orders(draft("len", "lenvatinib", patient=pid)),
+    )
+    cards = call(client, sign, SIGN, body)
+    card = next(c for c in cards if c["source"]["topic"]["code"] == "systemic.lenvatinib")
+    assert card["indicator"] == "warning"
+    assert card["summary"].lower().startswith("caution")
+    assert "outside the indication" in card["detail"].lower()
+    assert "transplant" not in card["detail"].lower()

@@ -14,9 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hccbm.service.app import create_app
 from hccbm.service.auth import issue
 from hccbm.service.logs import JsonFormatter
 from hccbm.service.models import AuditEvent, Credential, User
+from hccbm.service.settings import Settings
 from tests.service.conftest import PASSWORD, example, store
 
 OPEN_ROUTES = {"/healthz", "/readyz", "/api/v1/auth/token"}
@@ -270,3 +272,24 @@ def test_logs_are_json_without_patient_identifiers(
     lines = [line for line in err.splitlines() if line.startswith("{")]
     assert lines and all('"route"' in line for line in lines if '"request"' in line)
     assert "Huang" not in err and "MRN-998877" not in err and "demo-001" not in err
+
+
+def test_login_rate_limit_is_shared_by_worker_processes(
+    settings: Settings, users: dict[str, dict[str, str]], app: FastAPI
+) -> None:
+    """Failures counted by one worker block the next attempt at another worker too."""
+    other = create_app(settings)  # a second worker process on the same database
+    try:
+        with TestClient(app) as a, TestClient(other) as b:
+            wrong = {"username": "clinician1", "password": "wrong password!"}
+            for i in range(5):
+                r = (a if i % 2 else b).post("/api/v1/auth/token", json=wrong)
+                assert r.status_code == 401
+            right = {"username": "clinician1", "password": PASSWORD}
+            assert a.post("/api/v1/auth/token", json=right).status_code == 429
+            assert b.post("/api/v1/auth/token", json=right).status_code == 429
+            # another user from the same address is not blocked, and success clears the count
+            admin = {"username": "admin1", "password": PASSWORD}
+            assert b.post("/api/v1/auth/token", json=admin).status_code == 200
+    finally:
+        other.state.db.dispose()

@@ -13,8 +13,10 @@ import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +27,7 @@ from hccbm.report import to_html
 from hccbm.service import audit
 from hccbm.service.api.patients import current, load_record
 from hccbm.service.auth import Principal
-from hccbm.service.deps import get_db, principal, refuse, require
+from hccbm.service.deps import authorize, get_db, principal, refuse
 from hccbm.service.models import AssessmentRecord, PatientRecord
 from hccbm.service.validation import validate_patient
 
@@ -54,6 +56,20 @@ class AssessmentIn(BaseModel):
         return self
 
 
+class AssessmentOut(BaseModel):
+    """A stored assessment (documentation of the response; ``assessment`` is hccbm's
+    Assessment JSON)."""
+
+    id: str
+    patient_id: str | None
+    patient_version: int | None
+    lang: str
+    as_of: dt.date | None
+    model_version: str
+    created_at: dt.datetime
+    assessment: dict[str, Any]
+
+
 def assessment_out(row: AssessmentRecord) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -67,8 +83,18 @@ def assessment_out(row: AssessmentRecord) -> dict[str, Any]:
     }
 
 
-def run(patient: Patient, as_of: dt.date | None, lang: str) -> Assessment:
-    return assess(patient, as_of=as_of, lang=lang)
+def run(
+    request: Request,
+    patient: Patient,
+    as_of: dt.date | None,
+    lang: str,
+    ordered_drugs: frozenset[str] = frozenset(),
+) -> Assessment:
+    """The engine's answer, through the process's batcher when the app has one."""
+    batcher = getattr(request.app.state, "batcher", None)
+    if batcher is None:
+        return assess(patient, as_of=as_of, lang=lang, ordered_drugs=ordered_drugs)
+    return batcher.assess(patient, as_of, lang, ordered_drugs)
 
 
 def create(db: Session, request: Request, who: Principal, body: AssessmentIn) -> AssessmentRecord:
@@ -84,7 +110,7 @@ def create(db: Session, request: Request, who: Principal, body: AssessmentIn) ->
         record_id, version, data = record.id, stored.version, stored.data
         db.commit()  # end the read; the engine runs outside any transaction
         patient = validate_patient(data)
-    result = run(patient, body.as_of, body.lang)
+    result = run(request, patient, body.as_of, body.lang)
     row = AssessmentRecord(
         patient_id=record_id,
         patient_version=version,
@@ -111,17 +137,45 @@ def create(db: Session, request: Request, who: Principal, body: AssessmentIn) ->
     return row
 
 
-@router.post("", status_code=201)
-def create_assessment(
-    body: AssessmentIn,
-    request: Request,
-    response: Response,
-    db: Session = Depends(get_db),
-    who: Principal = Depends(require("clinician", "admin")),
-) -> dict[str, Any]:
-    row = create(db, request, who, body)
-    response.headers["Location"] = f"/api/v1/assessments/{row.id}"
-    return assessment_out(row)
+@router.post(
+    "",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": AssessmentOut}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": AssessmentIn.model_json_schema()}},
+        }
+    },
+)
+async def create_assessment(request: Request) -> Response:
+    """Assess a stored patient (``patient_id``) or inline Patient JSON v1 (``patient``); the
+    assessment is stored and returned (201, ``Location`` header)."""
+    raw = await request.body()
+    # Authentication, validation, the engine and the write run in ONE worker-thread hop: under
+    # load, a hop per dependency cost more than the engine itself (docs/benchmarks.md).
+    return await run_in_threadpool(_create_response, request, raw)
+
+
+def _create_response(request: Request, raw: bytes) -> Response:
+    with request.app.state.db.sessions() as db:
+        who = authorize(request, db, "clinician", "admin")
+        try:
+            body = AssessmentIn.model_validate_json(raw or b"null")
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+        row = create(db, request, who, body)
+        # Serialised once here: FastAPI's generic validation of a nested dict would cost more
+        # than the rest of the request.
+        return Response(
+            json.dumps(assessment_out(row), ensure_ascii=False).encode(),
+            status_code=201,
+            media_type="application/json",
+            headers={"Location": f"/api/v1/assessments/{row.id}"},
+        )
 
 
 def load_assessment(
@@ -173,7 +227,7 @@ def read_assessment(
 def report_html(row: AssessmentRecord) -> str | None:
     """The HTML report rebuilt from the stored inputs; None if the engine's output changed."""
     patient = Patient.model_validate(row.patient_data)
-    result = run(patient, row.as_of, row.lang)
+    result = assess(patient, as_of=row.as_of, lang=row.lang)
     same = json.dumps(result.model_dump(mode="json"), sort_keys=True) == json.dumps(
         row.result, sort_keys=True
     )

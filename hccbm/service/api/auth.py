@@ -56,8 +56,8 @@ def sign_in(request: Request, db: Session, username: str, password: str) -> Any:
         )
     user = check_password(db, username, password)
     if user is None:
-        limiter.failed(key)
         db.rollback()
+        limiter.failed(key)
         audit.record_alone(
             request,
             None,
@@ -67,7 +67,7 @@ def sign_in(request: Request, db: Session, username: str, password: str) -> Any:
             desc="401 wrong user name or password",
         )
         return None
-    limiter.succeeded(key)
+    limiter.succeeded(key, db)
     return user
 
 

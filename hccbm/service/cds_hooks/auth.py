@@ -12,14 +12,14 @@ Every call (discovery and feedback included) carries ``Authorization: Bearer <JW
   required; ``exp``/``iat`` are checked with a small leeway;
 * a ``jti`` seen before from the same issuer (until its ``exp``) is a replay.
 
-The replay cache lives in the process: with several workers a replay may reach another worker
-(see docs/cds-hooks.md).
+The replay cache is a table of the service database, shared by all worker processes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import threading
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +28,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import jwt
+from anyio import to_thread
 from jwt import PyJWK, PyJWKSet
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hccbm.service.cds_hooks.store import SeenJti
 
 STRONG_ALGS: Final = ("ES384", "RS384")
 TEST_ALGS: Final = ("ES256",)
@@ -78,27 +84,38 @@ def parse_issuers(config: Mapping[str, Any] | str | None) -> dict[str, Issuer]:
 
 
 class ReplayCache:
-    """``(iss, jti)`` pairs seen, kept until their ``exp`` (plus leeway)."""
+    """``(iss, jti)`` pairs accepted, kept until their ``exp`` (plus leeway), in the table
+    ``cds_seen_jti`` of the service database — shared by every worker process, so a replay is
+    caught whichever worker it reaches. The primary key makes two workers racing on the same
+    token accept it once."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._seen: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
+    def __init__(
+        self, sessions: Callable[[], Session], clock: Callable[[], float] = time.time
+    ) -> None:
+        self.sessions = sessions
         self._clock = clock
 
     def check_and_add(self, iss: str, jti: str, until: float) -> bool:
         """True if new (and remembered), False if a replay."""
+        key = hashlib.sha256(f"{iss}\x00{jti}".encode()).hexdigest()
         now = self._clock()
-        with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen = {k: v for k, v in self._seen.items() if v > now}
-            expiry = self._seen.get((iss, jti))
-            if expiry is not None and expiry > now:
+        with self.sessions() as db:
+            seen = db.get(SeenJti, key)
+            if seen is not None and seen.expires_at > now:
+                db.rollback()
                 return False
-            self._seen[(iss, jti)] = until
-            return True
-
-    def __len__(self) -> int:
-        return len(self._seen)
+            if seen is None:
+                db.add(SeenJti(key=key, expires_at=until))
+            else:  # expired long ago; the same jti again is a new token as far as we can tell
+                seen.expires_at = until
+            if secrets.randbelow(100) == 0:  # now and then, forget what has expired
+                db.execute(delete(SeenJti).where(SeenJti.expires_at <= now))
+            try:
+                db.commit()
+            except IntegrityError:  # another worker stored it first
+                db.rollback()
+                return False
+        return True
 
 
 @dataclass
@@ -112,9 +129,9 @@ class Verifier:
     """Checks CDS Hooks JWTs against the trusted issuers."""
 
     issuers: dict[str, Issuer]
+    replay: ReplayCache
     es256_issuers: frozenset[str] = frozenset()
     leeway: float = 30.0
-    replay: ReplayCache = field(default_factory=ReplayCache)
     clock: Callable[[], float] = time.time
     _remote: dict[str, _Fetched] = field(default_factory=dict)
 
@@ -208,9 +225,13 @@ class Verifier:
             raise AuthError(f"invalid token ({type(exc).__name__})") from None
         if float(claims["iat"]) > self.clock() + self.leeway:
             raise AuthError("iat in the future")
-        if not self.replay.check_and_add(
-            issuer.iss, str(claims["jti"]), float(claims["exp"]) + self.leeway
-        ):
+        fresh = await to_thread.run_sync(
+            self.replay.check_and_add,
+            issuer.iss,
+            str(claims["jti"]),
+            float(claims["exp"]) + self.leeway,
+        )
+        if not fresh:
             raise AuthError("jti replayed")
         return claims
 

@@ -27,8 +27,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hccbm.assessment.engine import assess
 from hccbm.service import audit
+from hccbm.service.api.assessments import run as run_assessment
 from hccbm.service.auth import Principal
 from hccbm.service.cds_hooks import cards as cardlib
 from hccbm.service.cds_hooks.auth import AuthError, ReplayCache, Verifier, parse_issuers
@@ -108,9 +108,9 @@ def state(app_state: Any, settings: Settings | None = None) -> CdsState:
             settings,
             Verifier(
                 parse_issuers(settings.cds_trusted_issuers),
+                ReplayCache(app_state.db.sessions),
                 frozenset(settings.cds_es256_issuers),
                 settings.cds_jwt_leeway_seconds,
-                ReplayCache(),
             ),
             {},
         )
@@ -299,7 +299,7 @@ def _finish(
         if imported is not None:
             report = imported.report
             as_of = report.reference_date
-            result = assess(imported.patient, as_of=as_of, lang=lang)
+            result = run_assessment(request, imported.patient, as_of, lang)
             row = AssessmentRecord(
                 patient_id=None,
                 patient_version=None,
@@ -323,6 +323,13 @@ def _finish(
             else:
                 selections = body.context.get("selections") if hook == "order-select" else None
                 orders = cardlib.draft_orders(body.context.get("draftOrders"), selections)
+                named = {drug for rec in result.recommendations for drug in rec.drugs}
+                unlisted = frozenset(inn for _, inn in orders) - named
+                if unlisted:
+                    # Drugs the stored assessment does not list are assessed as orders, so that
+                    # their contraindications still reach the clinician (the report link keeps
+                    # the plain assessment).
+                    result = run_assessment(request, imported.patient, as_of, lang, unlisted)
                 cards = cardlib.order_cards(result, orders, ctx) if orders else []
         response = CdsResponse(cards=cards).dump()
         call.status = 200

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, select
+from sqlalchemy import DateTime, Float, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hccbm.service.cds_hooks.models import FeedbackEntry
@@ -36,6 +36,17 @@ class CdsCall(Base):
     cards: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     fetched: Mapped[list[str]] = mapped_column(JSONType, default=list)
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class SeenJti(Base):
+    """A CDS Hooks JWT already accepted (replay protection shared by every worker process).
+    ``key`` is a digest of ``iss`` and ``jti``; the row is useless after ``expires_at``."""
+
+    __tablename__ = "cds_seen_jti"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Seconds since the epoch (the token's ``exp`` plus leeway).
+    expires_at: Mapped[float] = mapped_column(Float)
 
 
 class CdsFeedback(Base):
