@@ -82,7 +82,9 @@ def _ms(text: str) -> float:
 
 def parse_wrk(out: str) -> dict[str, Any]:
     """Requests/s, p50/p99 (ms), total and non-2xx counts from ``wrk --latency`` output."""
-    pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", out, re.M))
+    if "99" not in pct:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)$", out, re.M)

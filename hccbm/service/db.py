@@ -1,13 +1,16 @@
 """Database engine and sessions (SQLAlchemy 2).
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and foreign keys on; every transaction starts
-with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing
-when a read transaction is upgraded. PostgreSQL uses the driver's defaults (read committed) and
-row locks where a version number is incremented.
+with ``BEGIN IMMEDIATE`` (polled, see :func:`begin_immediate`) so that concurrent writers queue
+instead of failing when a read transaction is upgraded; transactions known to only read start
+with a deferred ``BEGIN`` (:func:`read_only`). PostgreSQL uses the driver's defaults (read
+committed) and row locks where a version number is incremented.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,12 +47,39 @@ def make_engine(url: str, *, busy_timeout: float = 30.0, pool_size: int = 10) ->
             pool_size=pool_size,
             max_overflow=2 * pool_size,
         )
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, busy_timeout)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def begin_immediate(raw: sqlite3.Connection, timeout: float) -> None:
+    """``BEGIN IMMEDIATE``, waiting at most ``timeout`` seconds for the write lock.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between attempts, so a writer that
+    just misses the lock can idle for far longer than the lock is held (a write here takes well
+    under a millisecond): that was the p99 of the service benchmark. Polling in steps of at
+    most 2 ms keeps the wait close to the holder's transaction time.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.0002
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.002)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module; we emit BEGIN ourselves.
@@ -63,8 +93,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Reads that are known to stay reads (see read_only()) take no write lock.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            begin_immediate(conn.connection.driver_connection, busy_timeout)
 
 
 class Database:

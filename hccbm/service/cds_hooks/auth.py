@@ -134,6 +134,7 @@ class Verifier:
     leeway: float = 30.0
     clock: Callable[[], float] = time.time
     _remote: dict[str, _Fetched] = field(default_factory=dict)
+    _inline: dict[str, dict[str, PyJWK]] = field(default_factory=dict)
 
     def algorithms(self, iss: str) -> list[str]:
         return [*STRONG_ALGS, *(TEST_ALGS if iss in self.es256_issuers else ())]
@@ -151,7 +152,10 @@ class Verifier:
 
     async def key(self, issuer: Issuer, kid: str, client: httpx.AsyncClient) -> PyJWK:
         if issuer.jwks is not None:
-            found = self._keys(issuer.jwks).get(kid)
+            inline = self._inline.get(issuer.iss)
+            if inline is None:  # configured keys never change: parse them once
+                inline = self._inline[issuer.iss] = self._keys(issuer.jwks)
+            found = inline.get(kid)
             if found is None:
                 raise AuthError("unknown kid")
             return found
