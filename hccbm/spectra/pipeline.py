@@ -26,6 +26,7 @@ from hccbm.spectra.preprocess import (
     TRANSFORMS,
     calibrate_intensity,
     remove_baseline,
+    rows_per_block,
     smooth_intensity,
     transform_intensity,
     trim,
@@ -128,14 +129,29 @@ class ProcessedSpectra:
 def preprocess(
     mass: NDArray[np.floating], Y: NDArray[np.floating], p: PipelineParams
 ) -> tuple[NDArray[np.float64], NDArray[np.floating]]:
-    """trim → transform → smooth → baseline → normalise on a 2-D array (vectorised)."""
+    """trim → transform → smooth → baseline → normalise on a 2-D array (vectorised).
+
+    Cache blocking: the per-spectrum steps run one cache-sized block of rows at a time through
+    the whole chain (``rows_per_block``), so a block stays in L2 from transform to
+    normalisation; PQN (which needs the median spectrum of all rows) runs on the whole array
+    afterwards. Every step is the same function whatever the block size, so results do not
+    depend on how many spectra are passed at once."""
     m, Z = trim(mass, Y, (p.mass_min, p.mass_max))
-    Z = np.asarray(Z, dtype=np.dtype(p.dtype))
-    Z = transform_intensity(Z, p.transform)
-    Z = smooth_intensity(Z, p.smoothing, p.smoothing_half_window, p.polynomial_order)
-    Z = remove_baseline(Z, p.baseline, p.snip_iterations, p.snip_decreasing, p.baseline_half_window)
-    Z = calibrate_intensity(m, Z, p.normalisation)
-    return np.asarray(m, dtype=np.float64), Z
+    dtype = np.dtype(p.dtype)
+    out = np.empty(Z.shape, dtype=dtype)
+    local_norm = p.normalisation if p.normalisation != "PQN" else "none"
+    step = rows_per_block(Z.shape[1], dtype.itemsize, 3)
+    for s in range(0, Z.shape[0], step):
+        B = np.asarray(Z[s : s + step], dtype=dtype)
+        B = transform_intensity(B, p.transform)
+        B = smooth_intensity(B, p.smoothing, p.smoothing_half_window, p.polynomial_order)
+        B = remove_baseline(
+            B, p.baseline, p.snip_iterations, p.snip_decreasing, p.baseline_half_window
+        )
+        calibrate_intensity(m, B, local_norm, out=out[s : s + step])
+    if p.normalisation == "PQN":
+        calibrate_intensity(m, out, "PQN", out=out)
+    return np.asarray(m, dtype=np.float64), out
 
 
 def process(

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.ndimage import maximum_filter1d
 
 from hccbm.spectra.io import SpectraBatch
-from hccbm.spectra.peaks import MAD_CONSTANT, PeakTable, detect_peaks, estimate_noise, local_maxima
+from hccbm.spectra.peaks import (
+    MAD_CONSTANT,
+    PeakTable,
+    detect_peaks,
+    estimate_noise,
+    local_maxima,
+    window_max,
+)
 from hccbm.spectra.pipeline import PipelineParams, process
 from hccbm.spectra.quantify import average_by, bin_peaks, filter_peaks, intensity_matrix
 from hccbm.spectra.synthetic import make_spectra
@@ -34,12 +42,68 @@ def test_local_maxima_window_and_plateau() -> None:
     assert list(np.flatnonzero(local_maxima(y, 3) & (y > 0))) == [10]
 
 
+def _local_maxima_reference(y: np.ndarray, hws: int) -> list[int]:
+    """From the definition (spectra.md B3), one point at a time: y_i is the maximum of
+    y[i−hws … i+hws] (truncated at the edges) and no point in y[i−hws … i−1] equals it."""
+    n = len(y)
+    return [
+        i
+        for i in range(n)
+        if y[i] == max(y[max(0, i - hws) : i + hws + 1])
+        and all(y[j] < y[i] for j in range(max(0, i - hws), i))
+    ]
+
+
+def test_local_maxima_and_window_max_against_definitions() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        n = int(rng.integers(1, 120))
+        hws = int(rng.integers(1, 40))
+        # few distinct values: plenty of plateaus and ties, also at the edges
+        Y = rng.integers(0, 5, (3, n)).astype(rng.choice([np.float32, np.float64]))
+        expected = maximum_filter1d(Y, 2 * hws + 1, axis=1, mode="constant", cval=-np.inf)
+        np.testing.assert_array_equal(window_max(Y, hws), expected)
+        mask = local_maxima(Y, hws)
+        for r in range(3):
+            assert list(np.flatnonzero(mask[r])) == _local_maxima_reference(list(Y[r]), hws)
+
+
+def test_detect_peaks_is_definition_and_blocking_independent() -> None:
+    rng = np.random.default_rng(8)
+    m = np.linspace(1000, 2000, 3000)
+    Y = np.abs(rng.normal(0, 1, (5, 3000))) + np.round(rng.uniform(0, 3, (5, 3000)), 1)
+    pk = detect_peaks(m, Y, 20, 2.0)
+    for r in range(5):
+        y = list(Y[r])
+        noise = MAD_CONSTANT * np.median(np.abs(Y[r] - np.median(Y[r])))
+        idx = [i for i in _local_maxima_reference(y, 20) if y[i] > 2.0 * noise]
+        pm, pi = pk.of(r)
+        np.testing.assert_array_equal(pm, m[idx])
+        np.testing.assert_array_equal(pi, Y[r, idx])
+        np.testing.assert_array_equal(pk.snr[pk.row == r], Y[r, idx] / noise)
+        one = detect_peaks(m, Y[r], 20, 2.0)  # a single spectrum: same peaks
+        np.testing.assert_array_equal(one.mass, pm)
+    assert np.all(np.diff(pk.row) >= 0)
+
+
 def test_mad_noise_is_r_mad() -> None:
     y = np.array([1.0, 2, 3, 4, 100])
     # median 3, |y-3| = 2,1,0,1,97 -> median 1
     assert estimate_noise(y)[0, 0] == pytest.approx(MAD_CONSTANT * 1.0)
     rng = np.random.default_rng(1)
     assert estimate_noise(rng.normal(0, 2.5, 200_000))[0, 0] == pytest.approx(2.5, rel=0.02)
+    # exactly R's mad (np.median twice) for odd and even lengths, ties, float32 and integers
+    for n in (1, 2, 5, 6, 1001, 1002):
+        for Y in (
+            rng.normal(0, 3, (3, n)),
+            rng.integers(0, 4, (3, n)),
+            rng.normal(0, 3, (3, n)).astype(np.float32),
+        ):
+            med = np.median(Y, axis=1, keepdims=True)
+            expected = MAD_CONSTANT * np.median(np.abs(Y - med), axis=1, keepdims=True)
+            got = estimate_noise(Y)
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_known_peaks_recovered(grid: np.ndarray) -> None:
