@@ -9,18 +9,36 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hccbm.i18n import t
+from hccbm.patient.model import (
+    Alignment,
+    BilskyGrade,
+    Collapse,
+    CorticalInvolvement,
+    LimbPain,
+    Matrix,
+    Measurement,
+    Modality,
+    Patient,
+    Posterolateral,
+    SpinePain,
+)
+from hccbm.patient.sites import LIMB_SITES, MIRELS_SITE, SPINE_SITES, VERTEBRAE, Site
 from hccbm.service import audit
 from hccbm.service.api.assessments import AssessmentIn, create, load_assessment
 from hccbm.service.api.auth import sign_in
@@ -45,7 +63,7 @@ from hccbm.service.models import (
     utcnow,
 )
 from hccbm.service.validation import InvalidInput, validate_patient
-from hccbm.service.web_text import text
+from hccbm.service.web_text import TEXT, text
 from hccbm.units import ANALYTES
 
 router = APIRouter(include_in_schema=False)
@@ -60,37 +78,111 @@ templates = Jinja2Templates(
 )
 LANG_COOKIE = "hccbm_lang"
 
-LAB_FIELDS = (
-    "bilirubin",
-    "albumin",
-    "inr",
-    "creatinine",
-    "sodium",
-    "afp",
-    "pivka_ii",
-    "alp",
-    "calcium",
-    "hemoglobin",
-    "platelets",
-    "wbc",
+#: The patient form's sections, in order: the key of the legend, the fields shown (Patient JSON
+#: v1 paths) and the rarely used ones folded into a ``<details>`` (open when one of them holds a
+#: value or a message). Every field of the model is in exactly one section (a test walks the model);
+#: the kind of control and its choices come from the model's annotations (:func:`field_spec`).
+SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("patient", ("id", "as_of", "age", "sex", "weight", "ecog", "karnofsky"), ()),
+    (
+        "liver",
+        ("etiology", "cirrhosis", "ascites", "encephalopathy", "liver_transplant_on"),
+        (),
+    ),
+    ("history", ("comorbidities", "dialysis", "prior_systemic_therapy"), ()),
+    (
+        "labs",
+        tuple(
+            f"labs.{a}"
+            for a in (
+                "bilirubin",
+                "albumin",
+                "inr",
+                "creatinine",
+                "sodium",
+                "afp",
+                "pivka_ii",
+                "alp",
+                "calcium",
+                "hemoglobin",
+                "platelets",
+                "wbc",
+            )
+        ),
+        ("labs.bone_alp", "labs.ntx", "labs.galectin_3"),
+    ),
+    (
+        "hcc",
+        (
+            "hcc.diagnosed_on",
+            "hcc.nodules",
+            "hcc.largest_diameter",
+            "hcc.macrovascular_invasion",
+            "hcc.visceral_metastases",
+            "hcc.extrahepatic_sites",
+            "hcc.intrahepatic_controlled",
+            "hcc.curative_intent_planned",
+        ),
+        (),
+    ),
+    (
+        "symptoms",
+        ("symptoms.bone_pain", "symptoms.night_pain", "symptoms.back_pain", "symptoms.frankel"),
+        (),
+    ),
 )
-CHOICES: dict[str, tuple[str, ...]] = {
-    "sex": ("male", "female"),
-    "ascites": ("none", "mild", "moderate_severe"),
-    "encephalopathy": ("none", "grade_1_2", "grade_3_4"),
-    "hcc.visceral_metastases": ("none", "treatable", "untreatable"),
-    "symptoms.frankel": ("a", "b", "c", "d", "e"),
+#: Lists whose "none" box is shown only to keep a stored empty list (an empty aetiology list is
+#: no clinical statement: the model has ``unknown`` and ``other`` for that).
+NONE_BOX_ONLY_WHEN_SET = frozenset({"etiology"})
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One control of the patient form, read off the model's annotation.
+
+    ``kind``: ``text``, ``integer``, ``date``, ``flag`` (yes/no/not known), ``choice`` (one code),
+    ``codes`` (a list of codes: a checkbox group) or ``quantity`` (value and UCUM unit).
+    ``options``: the codes of a choice or list, the accepted units of a quantity.
+    """
+
+    path: str
+    kind: str
+    options: tuple[str, ...] = ()
+    required: bool = False
+
+
+def _not_none(tp: Any) -> list[Any]:
+    if get_origin(tp) in (Union, UnionType):
+        return [a for a in get_args(tp) if a is not type(None)]
+    return [tp]
+
+
+def field_spec(path: str) -> FieldSpec:
+    """The control for a Patient JSON path (``labs.bone_alp``), from :mod:`hccbm.patient.model`."""
+    model: type[BaseModel] = Patient
+    *parents, last = path.split(".")
+    for part in parents:
+        (model,) = _not_none(model.model_fields[part].annotation)
+    info = model.model_fields[last]
+    args = _not_none(info.annotation)
+    required = info.is_required()
+    if all(get_origin(a) is Literal for a in args):
+        return FieldSpec(path, "choice", tuple(v for a in args for v in get_args(a)), required)
+    (tp,) = args
+    if get_origin(tp) is list and get_origin(get_args(tp)[0]) is Literal:
+        return FieldSpec(path, "codes", get_args(get_args(tp)[0]), required)
+    if tp is Measurement:
+        return FieldSpec(path, "quantity", ANALYTES[last].accepted, required)
+    kinds = {bool: "flag", int: "integer", dt.date: "date", str: "text"}
+    if tp in kinds:
+        return FieldSpec(path, kinds[tp], (), required)
+    raise TypeError(f"the patient form has no control for {path} ({info.annotation})")
+
+
+FORM_FIELDS: dict[str, FieldSpec] = {
+    path: field_spec(path) for _, shown, more in SECTIONS for path in (*shown, *more)
 }
-ETIOLOGIES = ("hbv", "hcv", "alcohol", "masld", "other", "unknown")
-FLAGS = (
-    "cirrhosis",
-    "dialysis",
-    "hcc.macrovascular_invasion",
-    "symptoms.bone_pain",
-    "symptoms.night_pain",
-)
-INTEGERS = ("age", "ecog", "karnofsky", "hcc.nodules")
-DATES = ("as_of", "hcc.diagnosed_on", "liver_transplant_on")
+CODE_LISTS = tuple(path for path, spec in FORM_FIELDS.items() if spec.kind == "codes")
 
 
 class LoginRequired(Exception):  # noqa: N818
@@ -311,21 +403,144 @@ def patients_page(
     )
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """Patient JSON as form values: ``labs.bilirubin.value`` → "1.8"; lesions stay JSON."""
-    out: dict[str, str] = {}
+# -- the patient form: field names, the lesion editor, errors beside their fields -------------
+
+#: Bone lesion fields of Patient JSON v1, as form fields ``bone_lesions.<i>.<field>``.
+LESION_FIELDS = (
+    "site",
+    "detected_on",
+    "modality",
+    "confirmed",
+    "matrix",
+    "pain",
+    "alignment",
+    "collapse",
+    "posterolateral",
+    "bilsky",
+    "cortical_involvement",
+    "pathological_fracture",
+)
+LESION_FLAGS = ("confirmed", "pathological_fracture")
+LESION_KEY = re.compile(r"bone_lesions\.(\d{1,4})\.([a-z_]+)")
+#: Which lesion fields each kind of site takes, per the model's rules
+#: (:class:`hccbm.patient.model.BoneLesion`): SINS and Bilsky on the spine, Mirels on long bones,
+#: only the pain (none or the limb scale) elsewhere. Fields in no kind are common to all sites.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "spine": ("pain", "alignment", "collapse", "posterolateral", "bilsky"),
+    "limb": ("pain", "cortical_involvement"),
+    "other": ("pain",),
+}
+LESION_CHOICES: dict[str, tuple[str, ...]] = {
+    "modality": get_args(Modality),
+    "matrix": get_args(Matrix),
+    "pain.spine": get_args(SpinePain),
+    "pain.limb": tuple(reversed(get_args(LimbPain))),  # mild, moderate, functional
+    "pain.other": ("none", *reversed(get_args(LimbPain))),
+    "alignment": get_args(Alignment),
+    "collapse": get_args(Collapse),
+    "posterolateral": get_args(Posterolateral),
+    "bilsky": get_args(BilskyGrade),
+    "cortical_involvement": get_args(CorticalInvolvement),
+}
+
+
+def _site_regions() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The site vocabulary of :mod:`hccbm.patient.sites`, grouped by region for the picker."""
+    every: tuple[str, ...] = get_args(Site)
+    regions = (
+        ("cervical", tuple(v for v in VERTEBRAE if v.startswith("C"))),
+        ("thoracic", tuple(v for v in VERTEBRAE if v.startswith("T"))),
+        ("lumbar", tuple(v for v in VERTEBRAE if v.startswith("L"))),
+        ("sacral", (*(v for v in VERTEBRAE if v.startswith("S")), "sacrum")),
+        (
+            "axial",
+            tuple(s for s in every if s not in SPINE_SITES | LIMB_SITES and s != "other"),
+        ),
+        ("upper_limb", tuple(s for s in every if MIRELS_SITE.get(s) == "upper_limb")),
+        (
+            "lower_limb",
+            tuple(s for s in every if MIRELS_SITE.get(s) in ("lower_limb", "peritrochanteric")),
+        ),
+        ("other_site", ("other",)),
+    )
+    listed = [s for _, sites in regions for s in sites]
+    assert sorted(listed) == sorted(every), "every site once, no invented ones"
+    return regions
+
+
+SITE_REGIONS = _site_regions()
+
+
+def site_kind(site: str | None) -> str:
+    """``spine``, ``limb`` or ``other`` for a Patient JSON site; ``""`` when none or unknown."""
+    if site in SPINE_SITES:
+        return "spine"
+    if site in LIMB_SITES:
+        return "limb"
+    return "other" if site in get_args(Site) else ""
+
+
+def shown_fields(kind: str) -> frozenset[str]:
+    """The lesion fields the editor shows (and submits) for a site of this kind."""
+    kind_specific = {f for fields in KIND_FIELDS.values() for f in fields}
+    common = {f for f in LESION_FIELDS if f not in kind_specific}
+    return frozenset(common | set(KIND_FIELDS.get(kind, ())))
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Patient JSON as form values: ``labs.bilirubin.value`` → "1.8",
+    ``bone_lesions.0.site`` → "T12", ``comorbidities`` → the list of its codes (an empty list,
+    a known "none", also sets ``comorbidities.none``)."""
+    out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if key == "bone_lesions" and not prefix:
-            out[name] = json.dumps(value, ensure_ascii=False, indent=1) if value else ""
-        elif isinstance(value, dict):
+        if isinstance(value, dict):
             out.update(flatten(value, f"{name}."))
-        elif isinstance(value, list):
+        elif isinstance(value, list) and name in CODE_LISTS:
+            out[name] = [str(v) for v in value]
+            if not value:
+                out[f"{name}.none"] = "true"
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                out.update(flatten(item, f"{name}.{i}."))
+        elif isinstance(value, list):  # not a field of the form: shown, then rejected on save
             out[name] = ",".join(str(v) for v in value)
         elif isinstance(value, bool):
             out[name] = "true" if value else "false"
+        elif isinstance(value, float) and value.is_integer():
+            out[name] = str(int(value))  # 68, not 68.0 (the same number when read back)
         elif value is not None:
             out[name] = str(value)
+    return out
+
+
+def lesion_rows(
+    values: dict[str, Any], keep_blank: bool = False
+) -> list[tuple[int, dict[str, str]]]:
+    """The lesion rows of a form as (form index, raw values), in index order. A row left wholly
+    blank is no lesion: it is left out unless ``keep_blank`` (to show it again)."""
+    rows: dict[int, dict[str, str]] = {}
+    for key, value in values.items():
+        match = LESION_KEY.fullmatch(key)
+        if match and match.group(2) in LESION_FIELDS:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = str(value or "").strip()
+    return [(i, rows[i]) for i in sorted(rows) if keep_blank or any(rows[i].values())]
+
+
+def form_values(form: Any) -> dict[str, Any]:
+    """A posted form as values: one string per name, a list of codes per checkbox group."""
+    values: dict[str, Any] = {k: str(v) for k, v in form.items() if k not in CODE_LISTS}
+    for path in CODE_LISTS:
+        values[path] = [str(v) for v in form.getlist(path)]
+    return values
+
+
+def with_lesions(values: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
+    """``values`` with its lesion fields replaced by ``rows``, numbered from 0."""
+    out = {k: v for k, v in values.items() if not LESION_KEY.fullmatch(k)}
+    for i, row in enumerate(rows):
+        row = {"site": "", **row}  # a blank row stays a row
+        out.update({f"bone_lesions.{i}.{f}": v for f, v in row.items() if f in LESION_FIELDS})
     return out
 
 
@@ -336,51 +551,68 @@ def _set(target: dict[str, Any], dotted: str, value: Any) -> None:
     target[last] = value
 
 
-def build_patient(
-    form: dict[str, Any], etiology: list[str]
-) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """Patient JSON from form fields (blank means not known, so omitted) and form-level errors."""
+def build_patient(form: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Patient JSON from form values (blank means not known, so omitted) and form-level errors.
+
+    A checkbox group gives its ticked codes; its "none" box alone gives an empty list (known to
+    be none); neither gives nothing (not known).
+    """
     data: dict[str, Any] = {"schema_version": "1"}
     errors: list[dict[str, str]] = []
 
     def get(name: str) -> str:
-        return str(form.get(name) or "").strip()
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
 
-    if get("id"):
-        data["id"] = get("id")
-    for name in (*INTEGERS, *CHOICES):
-        raw = get(name)
-        if raw:
-            _set(data, name, int(raw) if name in INTEGERS and raw.lstrip("-").isdigit() else raw)
-    for name in DATES:
-        if get(name):
-            _set(data, name, get(name))
-    for name in FLAGS:
-        if get(name) in ("true", "false"):
-            _set(data, name, get(name) == "true")
-    if etiology:
-        data["etiology"] = etiology
-    for name in ("weight", "hcc.largest_diameter", *(f"labs.{a}" for a in LAB_FIELDS)):
-        value, unit = get(f"{name}.value"), get(f"{name}.unit")
-        if value:
-            try:
-                _set(data, name, {"value": float(value), "unit": unit})
-            except ValueError:
-                errors.append({"field": name, "message": f"{value!r} is not a number"})
-    lesions = get("bone_lesions")
+    for path, spec in FORM_FIELDS.items():
+        if spec.kind == "quantity":
+            value, unit = get(f"{path}.value"), get(f"{path}.unit")
+            if value:
+                try:
+                    _set(data, path, {"value": float(value), "unit": unit})
+                except ValueError:
+                    errors.append({"field": path, "message": f"{value!r} is not a number"})
+        elif spec.kind == "codes":
+            picked = form.get(path) or []
+            picked = [str(v) for v in ([picked] if isinstance(picked, str) else picked) if v]
+            if get(f"{path}.none") == "true" and picked:
+                errors.append(
+                    {
+                        "field": path,
+                        "message": f"{path}: tick 'none' or the items ({', '.join(picked)}), "
+                        "not both",
+                    }
+                )
+            elif get(f"{path}.none") == "true":
+                _set(data, path, [])
+            elif picked:
+                _set(data, path, picked)
+        elif raw := get(path):
+            if spec.kind == "flag" and raw not in ("true", "false"):
+                errors.append({"field": path, "message": f"{raw!r} is not yes or no"})
+            elif spec.kind == "flag":
+                _set(data, path, raw == "true")
+            elif spec.kind == "integer" and raw.lstrip("-").isdigit():
+                _set(data, path, int(raw))
+            else:  # text, date, a code, or a malformed integer: the validator has its say
+                _set(data, path, raw)
+    lesions = []
+    for _, row in lesion_rows(form):
+        lesion: dict[str, Any] = {}
+        for name in LESION_FIELDS:
+            raw = row.get(name, "")
+            if raw and name in LESION_FLAGS and raw in ("true", "false"):
+                lesion[name] = raw == "true"
+            elif raw:
+                lesion[name] = raw
+        lesions.append(lesion)
     if lesions:
-        try:
-            parsed = json.loads(lesions)
-            data["bone_lesions"] = parsed
-        except json.JSONDecodeError as exc:
-            errors.append({"field": "bone_lesions", "message": f"not valid JSON ({exc.msg})"})
+        data["bone_lesions"] = lesions
     return data, errors
 
 
-def check_form(
-    form: dict[str, Any], etiology: list[str]
-) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    data, errors = build_patient(form, etiology)
+def check_form(form: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    data, errors = build_patient(form)
     if not errors:
         try:
             validate_patient(data, prefix="")
@@ -389,18 +621,134 @@ def check_form(
     return data, errors
 
 
-def form_context() -> dict[str, Any]:
-    units = {f"labs.{a}": list(ANALYTES[a].factors) for a in LAB_FIELDS}
-    units["weight"] = list(ANALYTES["weight"].factors) if "weight" in ANALYTES else ["kg"]
-    diameter = ANALYTES.get("largest_diameter")
-    units["hcc.largest_diameter"] = list(diameter.factors) if diameter else ["cm"]
+TOP_SLOTS = (*FORM_FIELDS, "bone_lesions")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def place_errors(
+    errors: list[dict[str, str]], values: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Each validator error with the form field it belongs beside (its *slot*).
+
+    Returns the errors for the summary (field, message, slot, target id of the control) and the
+    messages by slot. A lesion's model-level message that names a field (``pain 'mild' is a
+    limb value…``) goes beside that field; a patient-level one (``karnofsky 50 contradicts
+    ecog 0``) beside the field it starts with; a message on a field the lesion's site does not
+    show goes to the lesion as a whole; the rest stay in the summary only.
+    """
+    rows = lesion_rows(values)
+    index_of = {str(k): str(i) for k, (i, _) in enumerate(rows)}  # validator → form index
+    kinds = {str(i): site_kind(row.get("site")) for i, row in rows}
+    slots = set(TOP_SLOTS)
+    for i, _ in rows:
+        slots |= {f"bone_lesions.{i}", *(f"bone_lesions.{i}.{f}" for f in LESION_FIELDS)}
+
+    def form_path(path: str) -> str:
+        dotted = _INDEX.sub(r".\1", path)
+        if dotted.startswith("bone_lesions."):
+            head, _, rest = dotted[len("bone_lesions.") :].partition(".")
+            dotted = ".".join(p for p in ("bone_lesions", index_of.get(head, head), rest) if p)
+        return dotted
+
+    def visible(slot: str) -> str | None:
+        match = LESION_KEY.fullmatch(slot)
+        if match and match.group(2) not in shown_fields(kinds.get(match.group(1), "")):
+            return f"bone_lesions.{match.group(1)}"
+        return slot if slot in slots else None
+
+    def slot_of(field: str, message: str) -> str | None:
+        path = form_path(field)
+        word = form_path(message.split(" ", 1)[0].rstrip(":,"))
+        candidates = [f"{path}.{word}", path, path.removesuffix(".value").removesuffix(".unit")]
+        candidates += [word, path.rpartition(".")[0]]
+        return next((visible(c) for c in candidates if c in slots), None)
+
+    placed: list[dict[str, Any]] = []
+    by_slot: dict[str, list[str]] = {}
+    for error in errors:
+        slot = slot_of(error["field"], error["message"])
+        target = None
+        if slot is not None:
+            by_slot.setdefault(slot, []).append(error["message"])
+            match = LESION_KEY.fullmatch(slot)
+            target = f"f-{slot}"
+            if match and match.group(2) == "pain":
+                target = f"f-{slot}-{kinds.get(match.group(1), '')}"
+        field = error["field"]
+        if field.startswith("bone_lesions["):  # the validator's path, numbered as in the form
+            field = _INDEX.sub(lambda m: f"[{index_of.get(m.group(1), m.group(1))}]", field, 1)
+        named = re.sub(r"^bone_lesions\.(\d+)", r"bone_lesions[\1]", slot or "")
+        if named and (field == "(patient)" or named.startswith(field)):
+            field = named  # a patient- or lesion-level message shown by the field it names
+        placed.append({"field": field, "message": error["message"], "slot": slot, "target": target})
+    return placed, by_slot
+
+
+def field_label(path: str, lang: str) -> str:
+    """The label of a Patient JSON field on the form (``labs.bilirubin`` → "Total bilirubin")."""
+    return text("patient_id" if path == "id" else path, lang)
+
+
+def site_label(site: str, lang: str) -> str:
+    if site in VERTEBRAE:
+        return site
+    if site == "sacrum":
+        return text("sacrum_unlevelled", lang)
+    return t(f"code.site.{site}", lang)
+
+
+def form_context(
+    request: Request,
+    values: dict[str, Any],
+    errors: list[dict[str, str]] | None = None,
+    *,
+    blank_row: bool = True,
+) -> dict[str, Any]:
+    """What the patient form template needs: values, lesion rows, errors by field, choices."""
+    lang = lang_of(request)
+    rows = [row for _, row in lesion_rows(values, keep_blank=True)]
+    if not rows and blank_row:
+        rows = [{}]
+    values = with_lesions(dict(values), rows)
+    placed, by_slot = place_errors(errors or [], values)
+
+    def filled(path: str) -> bool:
+        given = values.get(f"{path}.value" if FORM_FIELDS[path].kind == "quantity" else path)
+        return bool(given) or bool(values.get(f"{path}.none")) or path in by_slot
+
     return {
-        "lab_fields": LAB_FIELDS,
-        "units": units,
-        "choices": CHOICES,
-        "etiologies": ETIOLOGIES,
-        "flags": FLAGS,
+        "values": values,
+        "lesions": rows,
+        "errors": placed,
+        "field_errors": by_slot,
+        "sections": SECTIONS,
+        "fields": FORM_FIELDS,
+        "open_more": {key: any(map(filled, more)) for key, _, more in SECTIONS},
+        "none_box_only_when_set": NONE_BOX_ONLY_WHEN_SET,
+        "field_label": lambda path: field_label(path, lang),
+        "unit_label": lambda unit: text(f"unit.{unit}", lang) if f"unit.{unit}" in TEXT else unit,
+        "site_regions": SITE_REGIONS,
+        "site_kind": site_kind,
+        "site_label": lambda site: site_label(site, lang),
+        "lesion_choices": LESION_CHOICES,
+        "modality_label": lambda m: t(f"code.modality.{m}", lang),
+        "option_label": lambda field: lambda code: text(f"choice.{field}.{code}", lang),
     }
+
+
+def form_edit(form: Any, values: dict[str, Any]) -> dict[str, Any] | None:
+    """The form after one of its own buttons (add or remove a lesion, show the fields of the
+    chosen sites) was pressed without JavaScript; None for a plain save."""
+    rows = lesion_rows(values, keep_blank=True)
+    action = str(form.get("form_action") or "")
+    remove = str(form.get("remove_lesion") or "")
+    if action == "add_lesion":
+        return with_lesions(values, [row for _, row in rows] + [{}])
+    if remove.isdigit():
+        return with_lesions(values, [row for i, row in rows if str(i) != remove])
+    if action == "refresh":
+        return with_lesions(values, [row for _, row in rows])
+    return None
 
 
 @router.get("/patients/new", response_class=HTMLResponse)
@@ -413,10 +761,8 @@ def new_patient_page(request: Request, who: Principal = Depends(web_user)) -> HT
         request,
         "patient_form.html.j2",
         who,
-        values={"schema_version": "1"},
-        errors=[],
         record=None,
-        **form_context(),
+        **form_context(request, {"schema_version": "1"}),
     )
 
 
@@ -424,8 +770,10 @@ def new_patient_page(request: Request, who: Principal = Depends(web_user)) -> HT
 async def validate_form(request: Request, who: Principal = Depends(form_csrf)) -> HTMLResponse:
     """htmx: the same validation as saving, returned as a list of field messages."""
     form = await request.form()
-    _, errors = check_form(dict(form), [str(v) for v in form.getlist("etiology")])
-    return render(request, "_errors.html.j2", who, errors=errors, checked=True)
+    values = form_values(form)
+    _, errors = check_form(values)
+    placed, _ = place_errors(errors, values)
+    return render(request, "_form_errors.html.j2", who, errors=placed, checked=True)
 
 
 @router.post("/patients/new")
@@ -441,16 +789,25 @@ async def save_patient(
             request, "message.html.j2", who, status=403, message=text("forbidden", lang_of(request))
         )
     form = await request.form()
-    values = {k: str(v) for k, v in form.items()}
-    etiology = [str(v) for v in form.getlist("etiology")]
-    data, errors = check_form(values, etiology)
+    values = form_values(form)
     record: PatientRecord | None = None
     if patient_id is not None:
         found = _web_record(request, db, who, patient_id, action="U", subtype="update")
         if isinstance(found, HTMLResponse):
             return found
         record = found
+    edited = form_edit(form, values)
+    if edited is not None:  # a lesion added or removed without JavaScript: nothing saved yet
+        return render(
+            request,
+            "patient_form.html.j2",
+            who,
+            record=record,
+            **form_context(request, edited, blank_row=False),
+        )
+    data, errors = check_form(values)
     if errors:
+        db.rollback()  # end the record's read transaction: SQLite would lock the audit write
         audit.record_alone(
             request,
             who,
@@ -464,11 +821,8 @@ async def save_patient(
             "patient_form.html.j2",
             who,
             status=422,
-            values=values,
-            etiology=etiology,
-            errors=errors,
             record=record,
-            **form_context(),
+            **form_context(request, values, errors),
         )
     patient = validate_patient(data)
     name = values.get("display_name", "").strip()[:200] or None
@@ -574,11 +928,8 @@ def edit_patient_page(
         request,
         "patient_form.html.j2",
         who,
-        values=values,
-        errors=[],
         record=record,
-        etiology=version.data.get("etiology") or [],
-        **form_context(),
+        **form_context(request, values),
     )
 
 
