@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +46,37 @@ def _audit_invalid(request: Request, detail: str) -> None:
     )
 
 
+def _settle_process() -> None:
+    """Tune the worker process for latency once it is up (docs/benchmarks.md, issue 6).
+
+    * Warm up: one assessment and one FHIR import load the lazily imported models and message
+      catalogues now rather than in a clinician's first request.
+    * ``gc.freeze()``: everything made so far (FHIR and pydantic models, catalogues, the
+      evidence graph) moves out of the cyclic collector's reach. Otherwise every full
+      collection walks those objects again and pauses all requests of the process: it was
+      the whole p99 of the CDS Hooks benchmark (173 ms; 40 ms after freezing).
+    * A 1 ms GIL switch interval (default 5 ms): a request thread that has finished its SQL
+      statement or engine work gets the interpreter back sooner from the engine thread.
+    """
+    from importlib import resources
+
+    from hccbm.assessment.engine import assess
+    from hccbm.patient import Patient
+
+    demo = resources.files("hccbm.examples").joinpath("demo-001.json").read_text("utf-8")
+    patient = Patient.model_validate_json(demo)
+    assess(patient)
+    try:
+        from hccbm.fhir import import_fhir, patient_to_bundle
+
+        import_fhir(patient_to_bundle(patient))
+    except ImportError:  # pragma: no cover - the fhir extra is optional
+        pass
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(0.001)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application; migrates (and optionally seeds) the database on creation."""
     settings = settings or get_settings()
@@ -67,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _settle_process()
         yield
         batcher.close()
         database.dispose()
