@@ -3,10 +3,13 @@
 ``hccbm serve``'s app runs under uvicorn (``--workers`` processes) on 127.0.0.1 against a fresh
 SQLite file, and against PostgreSQL when ``HCCBM_TEST_POSTGRES_URL`` is set (start one with
 ``scripts/with-postgres.sh``). The load comes from a second process, ``wrk`` (C, so the load
-generator takes little of the two cores): ``--connections`` keep-alive connections, each sending
-its next request when the previous answer arrives (a bounded load), rotating over the example
-patients as inline Patient JSON. Baselines in the same run: in-process ``assess()`` on the same
-patients, and the service with request batching off (``HCCBM_ASSESS_BATCHING=false``).
+generator takes little of the two cores): ``--connections`` concurrent clients, each sending its
+next request when the previous answer arrives (a bounded load), rotating over the example
+patients as inline Patient JSON. Each request opens its own connection (``Connection: close``):
+the uvicorn workers share one listening socket, and 8 long-lived connections were split between
+the two workers by luck (8:0 happened), which measured the split rather than the service.
+Baselines in the same run: in-process ``assess()`` on the same patients, and the service with
+request batching off (``HCCBM_ASSESS_BATCHING=false``).
 After each run the stored assessments are counted: every 201 must have its row.
 
     python -m benchmarks.bench_service [--duration 15] [--connections 8] [--workers 2]
@@ -62,7 +65,11 @@ def _lua(token: str) -> str:
 local bodies = {{
 {items}
 }}
-local headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer {token}"}}
+local headers = {{
+  ["Content-Type"] = "application/json",
+  ["Authorization"] = "Bearer {token}",
+  ["Connection"] = "close",
+}}
 local i = 0
 request = function()
   i = i + 1

@@ -8,7 +8,10 @@ token, when sent, is accepted and ignored (the CDS Hooks ``fhirAuthorization`` p
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -81,8 +84,21 @@ def capability_statement(store: FhirStore) -> dict[str, Any]:
 def create_fhir_app(store: FhirStore | None = None) -> FastAPI:
     """The FHIR stub over ``store`` (an empty one by default)."""
     store = store or FhirStore()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The loaded resources are long-lived: keep full GC collections from walking them
+        # (pauses of tens of ms; see hccbm.service.app._settle_process).
+        gc.collect()
+        gc.freeze()
+        yield
+
     app = FastAPI(
-        title="hccbm FHIR test server", version=__version__, docs_url=None, redoc_url=None
+        title="hccbm FHIR test server",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.store = store
 
