@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from hccbm.service.models import ROLES, Credential, LoginFailure, User, utcnow
@@ -100,26 +100,30 @@ def issue(db: Session, user: User, kind: str, ttl_hours: float) -> tuple[str, Cr
     return token, cred
 
 
+#: Built once: constructing the statement cost a third of each look-up.
+_LOOKUP = (
+    select(
+        Credential.id,
+        Credential.revoked,
+        Credential.expires_at,
+        Credential.csrf_token,
+        User.id,
+        User.username,
+        User.role,
+        User.active,
+    )
+    .join(User, User.id == Credential.user_id)
+    .where(Credential.token_hash == bindparam("token_hash"), Credential.kind == bindparam("kind"))
+)
+
+
 def lookup(db: Session, token: str, kind: str) -> Principal | None:
     """The principal behind a presented secret, if it is valid, unexpired and not revoked."""
     if not token or len(token) > 256:
         return None
     # One Core statement for the credential and its user: no lazy load, no ORM identity map
     # (this runs on every authenticated request).
-    row = db.execute(
-        select(
-            Credential.id,
-            Credential.revoked,
-            Credential.expires_at,
-            Credential.csrf_token,
-            User.id,
-            User.username,
-            User.role,
-            User.active,
-        )
-        .join(User, User.id == Credential.user_id)
-        .where(Credential.token_hash == token_hash(token), Credential.kind == kind)
-    ).first()
+    row = db.execute(_LOOKUP, {"token_hash": token_hash(token), "kind": kind}).first()
     if row is None:
         return None
     cred_id, revoked, expires, csrf, user_id, username, role, active = row

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -19,9 +19,12 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
+    insert,
+    inspect,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -40,6 +43,24 @@ def new_id() -> str:
 
 class Base(DeclarativeBase):
     pass
+
+
+def insert_rows(db: Session, *objects: Base) -> None:
+    """INSERT new ORM objects in ``db``'s transaction with plain Core statements.
+
+    For append-only rows written on every request (assessments, audit events): the unit of work
+    of ``add`` + ``flush`` cost more than the SQL itself. The objects stay transient (not in the
+    session); unset attributes take their column defaults; give primary keys that other rows
+    refer to explicitly."""
+    conn = db.connection()
+    for obj in objects:
+        mapper = inspect(type(obj))
+        values = {
+            attr.columns[0].key: value
+            for attr in mapper.column_attrs
+            if (value := getattr(obj, attr.key)) is not None
+        }
+        conn.execute(insert(cast(Table, mapper.local_table)), values)
 
 
 class User(Base):

@@ -28,7 +28,13 @@ from hccbm.service import audit
 from hccbm.service.api.patients import current, load_record
 from hccbm.service.auth import Principal
 from hccbm.service.deps import authorize, get_db, principal, refuse
-from hccbm.service.models import AssessmentRecord, PatientRecord
+from hccbm.service.models import (
+    AssessmentRecord,
+    PatientRecord,
+    insert_rows,
+    new_id,
+    utcnow,
+)
 from hccbm.service.validation import validate_patient
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
@@ -112,6 +118,7 @@ def create(db: Session, request: Request, who: Principal, body: AssessmentIn) ->
         patient = validate_patient(data)
     result = run(request, patient, body.as_of, body.lang)
     row = AssessmentRecord(
+        id=new_id(),
         patient_id=record_id,
         patient_version=version,
         patient_data=data,
@@ -119,12 +126,10 @@ def create(db: Session, request: Request, who: Principal, body: AssessmentIn) ->
         as_of=body.as_of,
         model_version=result.model_version,
         result=result.model_dump(mode="json"),
+        created_at=utcnow(),
         created_by=who.user_id,
     )
-    db.add(row)
-    db.flush()
-    audit.record(
-        db,
+    event = audit.event(
         request,
         who,
         action="C",
@@ -133,6 +138,7 @@ def create(db: Session, request: Request, who: Principal, body: AssessmentIn) ->
         entity_id=row.id,
         desc=f"Patient/{record_id}" if record_id else "inline",
     )
+    insert_rows(db, row, event)
     db.commit()
     return row
 
