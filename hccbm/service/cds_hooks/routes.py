@@ -49,7 +49,7 @@ from hccbm.service.cds_hooks.store import (
     store_feedback,
 )
 from hccbm.service.deps import get_db, require
-from hccbm.service.models import AssessmentRecord
+from hccbm.service.models import AssessmentRecord, insert_rows, new_id, utcnow
 from hccbm.service.settings import Settings
 
 router = APIRouter(tags=["cds-hooks"])
@@ -178,7 +178,7 @@ def _audit(
     event.agent_name = (caller.issuer or "anonymous")[:64] if caller else "anonymous"
     event.agent_role = "cds-client"
     if db is not None:
-        db.add(event)
+        insert_rows(db, event)
         return
     with request.app.state.db.sessions() as session:
         session.add(event)
@@ -284,7 +284,7 @@ def _finish(
             imported = to_patient(data, patient_id, _reference_date(settings))
         except DataUnavailable as exc:
             call.status, call.detail = 412, exc.detail[:200]
-            db.add(call)
+            insert_rows(db, call)
             _audit(
                 request,
                 caller,
@@ -301,6 +301,7 @@ def _finish(
             as_of = report.reference_date
             result = run_assessment(request, imported.patient, as_of, lang)
             row = AssessmentRecord(
+                id=new_id(),
                 patient_id=None,
                 patient_version=None,
                 patient_data=imported.patient.model_dump(mode="json", exclude_none=True),
@@ -308,10 +309,10 @@ def _finish(
                 as_of=as_of,
                 model_version=result.model_version,
                 result=result.model_dump(mode="json"),
+                created_at=utcnow(),
                 created_by=None,
             )
-            db.add(row)
-            db.flush()
+            insert_rows(db, row)
             call.assessment_id = row.id
             ctx = cardlib.CardContext(
                 lang=lang,
@@ -343,7 +344,7 @@ def _finish(
             for c in cards
         ]
         call.detail = "no HCC in the data: no guidance" if imported is None else None
-        db.add(call)
+        insert_rows(db, call)
         _audit(
             request,
             caller,
