@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 DEFAULT_COUNT: Final = 50
 MAX_COUNT: Final = 1000
@@ -276,10 +276,18 @@ class FhirStore:
         return [self.put(res) for res in resources]
 
     def transaction(self, bundle: Mapping[str, Any]) -> dict[str, Any]:
-        """A ``transaction`` or ``batch`` Bundle of POST/PUT entries -> its response Bundle."""
+        """A ``transaction`` or ``batch`` Bundle of POST/PUT entries, or a ``batch`` of GET
+        entries (reads and searches, each answered on its own) -> its response Bundle."""
         btype = bundle.get("type")
         if bundle.get("resourceType") != "Bundle" or btype not in {"transaction", "batch"}:
             raise SearchError("POST / takes a transaction or batch Bundle")
+        methods = {(e.get("request") or {}).get("method") for e in bundle.get("entry") or []}
+        if btype == "batch" and methods == {"GET"}:
+            return {
+                "resourceType": "Bundle",
+                "type": "batch-response",
+                "entry": [self._get_entry(e["request"].get("url")) for e in bundle["entry"]],
+            }
         for entry in bundle.get("entry") or []:
             method = (entry.get("request") or {}).get("method")
             if method not in {"POST", "PUT"}:
@@ -300,6 +308,27 @@ class FhirStore:
                 for r in stored
             ],
         }
+
+    def _get_entry(self, url: Any) -> dict[str, Any]:
+        """One GET of a batch: ``Type/id`` or ``Type?params``, as a batch-response entry."""
+        path, _, query = str(url or "").lstrip("/").partition("?")
+        try:
+            if "/" in path:
+                rtype, rid = path.split("/", 1)
+                resource = self.read(rtype, rid)
+            else:
+                resource = self.search(path, parse_qsl(query))
+        except NotFound:
+            return {"response": {"status": "404 Not Found"}}
+        except (SearchError, ValueError) as exc:
+            return {
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [{"severity": "error", "code": "invalid", "diagnostics": str(exc)}],
+                },
+                "response": {"status": "400 Bad Request"},
+            }
+        return {"resource": resource, "response": {"status": "200 OK"}}
 
     # -- reading --------------------------------------------------------------------------
     def read(self, rtype: str, rid: str) -> dict[str, Any]:

@@ -3,11 +3,13 @@ when the data cannot be had the answer is 412."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from hccbm.fhir_server import FhirStore, create_fhir_app
@@ -15,8 +17,7 @@ from hccbm.fhir_server.load import fill
 from tests.cds_hooks.conftest import PV, LiveServer, Signer, auth, hook_request, prefetch_from
 
 
-@pytest.fixture(scope="module")
-def fhir_server() -> Iterator[tuple[LiveServer, list[dict[str, Any]]]]:
+def _recording_server(batch: bool) -> Iterator[tuple[LiveServer, list[dict[str, Any]]]]:
     store = FhirStore()
     fill(store, examples=True)
     app = create_fhir_app(store)
@@ -24,18 +25,33 @@ def fhir_server() -> Iterator[tuple[LiveServer, list[dict[str, Any]]]]:
 
     @app.middleware("http")
     async def record(request: Request, call_next: Any) -> Any:
+        body = await request.body()
         seen.append(
             {
+                "method": request.method,
                 "path": request.url.path,
                 "auth": request.headers.get("authorization"),
                 "query": str(request.url.query),
+                "batch": [e["request"]["url"] for e in json.loads(body)["entry"]] if body else [],
             }
         )
+        if request.method == "POST" and not batch:
+            return JSONResponse({"resourceType": "OperationOutcome"}, status_code=405)
         return await call_next(request)
 
     with LiveServer(app) as server:
         store.base_url = server.url
         yield server, seen
+
+
+@pytest.fixture(scope="module")
+def fhir_server() -> Iterator[tuple[LiveServer, list[dict[str, Any]]]]:
+    yield from _recording_server(batch=True)
+
+
+@pytest.fixture(scope="module")
+def fhir_server_without_batch() -> Iterator[tuple[LiveServer, list[dict[str, Any]]]]:
+    yield from _recording_server(batch=False)
 
 
 def _authz() -> dict[str, Any]:
@@ -62,11 +78,35 @@ def test_everything_fetched(
     r = client.post(PV, json=body, headers=auth(sign(PV)))
     assert r.status_code == 200, r.text
     fetched = r.json()["cards"]
-    assert len(seen) == 6 and all(s["auth"] == "Bearer token-123" for s in seen)
+    # all six template queries in one FHIR batch, with the EHR's token
+    (request,) = seen
+    assert request["method"] == "POST" and request["path"] == "/"
+    assert request["auth"] == "Bearer token-123" and len(request["batch"]) == 6
+    assert request["batch"][0] == "Patient/demo-006"
     # the same cards as with the prefetch supplied
     body2 = hook_request("demo-006", prefetch_from(store, "demo-006"))
     given = client.post(PV, json=body2, headers=auth(sign(PV))).json()["cards"]
     assert [c["summary"] for c in fetched] == [c["summary"] for c in given]
+
+
+def test_servers_without_batch_get_one_request_per_query(
+    client: TestClient,
+    sign: Signer,
+    store: FhirStore,
+    fhir_server_without_batch: tuple[LiveServer, list[dict[str, Any]]],
+) -> None:
+    server, seen = fhir_server_without_batch
+    seen.clear()
+    body = hook_request("demo-006", None)
+    body["fhirServer"] = server.url
+    body["fhirAuthorization"] = _authz()
+    r = client.post(PV, json=body, headers=auth(sign(PV)))
+    assert r.status_code == 200, r.text
+    assert [s["method"] for s in seen] == ["POST"] + ["GET"] * 6  # refused batch, then GETs
+    assert all(s["auth"] == "Bearer token-123" for s in seen)
+    body2 = hook_request("demo-006", prefetch_from(store, "demo-006"))
+    given = client.post(PV, json=body2, headers=auth(sign(PV))).json()["cards"]
+    assert [c["summary"] for c in r.json()["cards"]] == [c["summary"] for c in given]
 
 
 def test_only_missing_keys_fetched(
@@ -87,8 +127,9 @@ def test_only_missing_keys_fetched(
     body["fhirServer"] = server.url + "/"
     r = client.post(PV, json=body, headers=auth(sign(PV)))
     assert r.status_code == 200, r.text
-    assert sorted(s["path"] for s in seen) == ["/Observation", "/Observation"]
-    assert all(s["auth"] is None for s in seen)  # no fhirAuthorization: no token sent
+    (request,) = seen  # the two missing keys, in one batch
+    assert sorted(url.split("?")[0] for url in request["batch"]) == ["Observation", "Observation"]
+    assert request["auth"] is None  # no fhirAuthorization: no token sent
 
 
 def test_paginated_results_are_followed(

@@ -131,3 +131,29 @@ def test_rebase_dates_moves_latest_to_today() -> None:
     moved = rebase(bundle, today)
     assert latest_date(moved) == today
     assert latest_date(bundle) != today  # the original is untouched
+
+
+def test_batch_of_reads_and_searches(fhir: TestClient) -> None:
+    """A ``batch`` of GETs: each entry answered on its own, in order, like the single GET."""
+    urls = [
+        "Patient/demo-001",
+        "Condition?patient=demo-001",
+        "Patient/nobody",
+        "Observation?colour=blue",
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"request": {"method": "GET", "url": u}} for u in urls],
+    }
+    r = fhir.post("/", json=bundle)
+    assert r.status_code == 200
+    answer = r.json()
+    assert answer["type"] == "batch-response" and len(answer["entry"]) == 4
+    read, search, missing, bad = answer["entry"]
+    assert read["response"]["status"] == "200 OK"
+    assert read["resource"] == fhir.get("/Patient/demo-001").json()
+    assert search["resource"]["total"] == fhir.get("/Condition?patient=demo-001").json()["total"]
+    assert missing["response"]["status"].startswith("404")
+    assert bad["response"]["status"].startswith("400")
+    assert bad["resource"]["resourceType"] == "OperationOutcome"

@@ -16,6 +16,7 @@ tests with ``hccbm fhir-server``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -127,6 +128,13 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> 
 async def fetch(client: httpx.AsyncClient, base: str, query: str, headers: dict[str, str]) -> Any:
     """One prefetch query against ``base``; searchset pages are followed and merged."""
     first = await _get(client, urljoin(base, query), headers)
+    return await _all_pages(client, base, first, headers)
+
+
+async def _all_pages(
+    client: httpx.AsyncClient, base: str, first: Any, headers: dict[str, str]
+) -> Any:
+    """``first`` with the entries of its following searchset pages merged in."""
     if not isinstance(first, dict) or first.get("resourceType") != "Bundle":
         return first
     entries = list(first.get("entry") or [])
@@ -151,6 +159,46 @@ async def fetch(client: httpx.AsyncClient, base: str, query: str, headers: dict[
     return merged
 
 
+async def fetch_batch(
+    client: httpx.AsyncClient, base: str, queries: list[str], headers: dict[str, str]
+) -> list[Any] | None:
+    """All ``queries`` in one FHIR ``batch`` (one round trip instead of one per query), or None
+    when the server does not answer with a matching ``batch-response`` (the caller then sends
+    the queries one by one). Entry statuses are read as single GETs are: 404/410 -> None,
+    another non-200 -> :class:`DataUnavailable`."""
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"request": {"method": "GET", "url": q}} for q in queries],
+    }
+    try:
+        response = await client.post(
+            base, json=bundle, headers={**headers, "Content-Type": "application/fhir+json"}
+        )
+        answer = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    entries = answer.get("entry") if isinstance(answer, dict) else None
+    if (
+        not isinstance(answer, dict)
+        or answer.get("type") != "batch-response"
+        or not isinstance(entries, list)
+        or len(entries) != len(queries)
+    ):
+        return None
+    out = []
+    for entry in entries:
+        status = str(((entry or {}).get("response") or {}).get("status", ""))
+        code = status.split(" ", 1)[0]
+        if code in ("404", "410"):
+            out.append(None)
+        elif code != "200":
+            raise DataUnavailable(f"FHIR server answered {code or 'no status'} in a batch")
+        else:
+            out.append(await _all_pages(client, base, entry.get("resource"), headers))
+    return out
+
+
 async def gather(
     prefetch: Mapping[str, Any] | None,
     context: Mapping[str, Any],
@@ -159,7 +207,9 @@ async def gather(
     client: httpx.AsyncClient,
     templates: Mapping[str, str] = PREFETCH,
 ) -> Gathered:
-    """Every template's data: from the request's prefetch, else fetched from ``fhirServer``."""
+    """Every template's data: from the request's prefetch, else fetched from ``fhirServer``
+    (several missing keys in one FHIR batch; one GET each, concurrently, if the server does not
+    do batches)."""
     given = dict(prefetch or {})
     out = Gathered({})
     values = tokens(context)
@@ -179,11 +229,17 @@ async def gather(
     headers = {"Accept": "application/fhir+json"}
     if access_token:
         headers["Authorization"] = f"Bearer {access_token}"
+    queries = []
     for key in missing:
         query = fill(templates[key], values)
         if query is None:
             raise DataUnavailable(f"prefetch {key}: the context lacks a token of its template")
-        out.data[key] = await fetch(client, base, query, headers)
+        queries.append(query)
+    found = await fetch_batch(client, base, queries, headers) if len(queries) > 1 else None
+    if found is None:
+        found = list(await asyncio.gather(*(fetch(client, base, q, headers) for q in queries)))
+    for key, value in zip(missing, found, strict=True):
+        out.data[key] = value
         out.fetched.append(key)
     return out
 
