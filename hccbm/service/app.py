@@ -46,6 +46,9 @@ def _audit_invalid(request: Request, detail: str) -> None:
     )
 
 
+_settled = False
+
+
 def _settle_process() -> None:
     """Tune the worker process for latency once it is up (docs/benchmarks.md, issue 6).
 
@@ -58,6 +61,10 @@ def _settle_process() -> None:
     * A 1 ms GIL switch interval (default 5 ms): a request thread that has finished its SQL
       statement or engine work gets the interpreter back sooner from the engine thread.
     """
+    global _settled
+    if _settled:  # once per process (tests start many apps in one process)
+        return
+    _settled = True
     from importlib import resources
 
     from hccbm.assessment.engine import assess

@@ -186,7 +186,7 @@ async def fetch_batch(
         or len(entries) != len(queries)
     ):
         return None
-    out = []
+    out: list[Any] = []
     for entry in entries:
         status = str(((entry or {}).get("response") or {}).get("status", ""))
         code = status.split(" ", 1)[0]
