@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 READ_ONLY = "hccbm_read_only"
@@ -96,7 +97,10 @@ def _sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
         if conn.get_execution_options().get(READ_ONLY, False):
             conn.exec_driver_sql("BEGIN")
         else:
-            begin_immediate(conn.connection.driver_connection, busy_timeout)
+            try:
+                begin_immediate(conn.connection.driver_connection, busy_timeout)
+            except sqlite3.OperationalError as exc:  # as SQLAlchemy reports any failed statement
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
 
 class Database:
