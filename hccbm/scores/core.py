@@ -349,13 +349,16 @@ def select(conditions: Sequence[Any], choices: Sequence[Any], default: Any) -> A
     """``np.select`` with a fast path for one case (inputs of a single element), where numpy's
     per-call overhead would dominate the per-patient path. Same semantics: the first true
     condition wins; the result has the conditions' shape."""
-    if all(np.size(c) == 1 for c in conditions) and all(np.size(v) == 1 for v in choices):
-        shape = max((np.shape(c) for c in conditions), key=len)
-        for condition, choice in zip(conditions, choices, strict=True):
-            if np.asarray(condition).flat[0]:
-                return np.asarray(choice).reshape(shape)
-        return np.asarray(default).reshape(shape)
-    return np.select(conditions, choices, default)
+    conds = [np.asarray(c) for c in conditions]
+    if all(c.size == 1 for c in conds):
+        values = [np.asarray(v) for v in choices]
+        if all(v.size == 1 for v in values):
+            shape = max((c.shape for c in conds), key=len)
+            for condition, value in zip(conds, values, strict=True):
+                if condition.flat[0]:
+                    return value.reshape(shape)
+            return np.asarray(default).reshape(shape)
+    return np.select(conds, choices, default)
 
 
 def lookup(values: Array, table: Mapping[str, float]) -> Array:

@@ -84,10 +84,13 @@ def _results(
     name: str, outputs: Columns, inputs: Mapping[str, Any], applicable: Any, n: int
 ) -> Iterator[tuple[int, ScoreResult | list[str]]]:
     """Per row: the result, or the required inputs that are missing; non-applicable rows skipped."""
+    rows = np.flatnonzero(applicable)
+    if rows.size == 0:  # nothing to report: skip the masks and lists (per-patient hot path)
+        return
     spec = REGISTRY[name]
-    missing = missing_mask(name, inputs) if n else np.zeros(0, dtype=bool)
+    missing = missing_mask(name, inputs)
     lists = {col: _as_list(arr, n) for col, arr in outputs.items()}
-    for i in np.flatnonzero(applicable):
+    for i in rows:
         if missing[i]:
             needs = []
             for p in spec.params:
