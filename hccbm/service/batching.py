@@ -18,13 +18,29 @@ import threading
 from collections import defaultdict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
-from hccbm.assessment.engine import assess_many
+from hccbm.assessment.engine import assess, assess_many
 from hccbm.assessment.model import Assessment
 from hccbm.patient import Patient
 from hccbm.service import logs
 
 log = logging.getLogger(logs.LOGGER)
+
+
+def assess_in_app(
+    app_state: Any,
+    patient: Patient,
+    as_of: dt.date | None,
+    lang: str,
+    ordered_drugs: frozenset[str] = frozenset(),
+) -> Assessment:
+    """The engine's answer for a request of the service: through the app's batcher when it has
+    one (``HCCBM_ASSESS_BATCHING``), else one engine call."""
+    batcher: AssessmentBatcher | None = getattr(app_state, "batcher", None)
+    if batcher is None:
+        return assess(patient, as_of=as_of, lang=lang, ordered_drugs=ordered_drugs)
+    return batcher.assess(patient, as_of, lang, ordered_drugs)
 
 
 @dataclass

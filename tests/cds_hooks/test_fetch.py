@@ -64,6 +64,21 @@ def _authz() -> dict[str, Any]:
     }
 
 
+def _fetched_and_supplied_cards(
+    client: TestClient, sign: Signer, store: FhirStore, server_url: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """patient-view for demo-006 fetched from ``server_url`` (with a token), and the same with
+    the prefetch supplied."""
+    body = hook_request("demo-006", None)
+    body["fhirServer"] = server_url
+    body["fhirAuthorization"] = _authz()
+    r = client.post(PV, json=body, headers=auth(sign(PV)))
+    assert r.status_code == 200, r.text
+    supplied = hook_request("demo-006", prefetch_from(store, "demo-006"))
+    given = client.post(PV, json=supplied, headers=auth(sign(PV))).json()["cards"]
+    return r.json()["cards"], given
+
+
 def test_everything_fetched(
     client: TestClient,
     sign: Signer,
@@ -72,20 +87,13 @@ def test_everything_fetched(
 ) -> None:
     server, seen = fhir_server
     seen.clear()
-    body = hook_request("demo-006", None)
-    body["fhirServer"] = server.url
-    body["fhirAuthorization"] = _authz()
-    r = client.post(PV, json=body, headers=auth(sign(PV)))
-    assert r.status_code == 200, r.text
-    fetched = r.json()["cards"]
+    fetched, given = _fetched_and_supplied_cards(client, sign, store, server.url)
     # all six template queries in one FHIR batch, with the EHR's token
-    (request,) = seen
+    request = seen[0]
     assert request["method"] == "POST" and request["path"] == "/"
     assert request["auth"] == "Bearer token-123" and len(request["batch"]) == 6
     assert request["batch"][0] == "Patient/demo-006"
-    # the same cards as with the prefetch supplied
-    body2 = hook_request("demo-006", prefetch_from(store, "demo-006"))
-    given = client.post(PV, json=body2, headers=auth(sign(PV))).json()["cards"]
+    assert len(seen) == 1  # nothing else was fetched (the supplied call fetches nothing)
     assert [c["summary"] for c in fetched] == [c["summary"] for c in given]
 
 
@@ -97,16 +105,10 @@ def test_servers_without_batch_get_one_request_per_query(
 ) -> None:
     server, seen = fhir_server_without_batch
     seen.clear()
-    body = hook_request("demo-006", None)
-    body["fhirServer"] = server.url
-    body["fhirAuthorization"] = _authz()
-    r = client.post(PV, json=body, headers=auth(sign(PV)))
-    assert r.status_code == 200, r.text
+    fetched, given = _fetched_and_supplied_cards(client, sign, store, server.url)
     assert [s["method"] for s in seen] == ["POST"] + ["GET"] * 6  # refused batch, then GETs
     assert all(s["auth"] == "Bearer token-123" for s in seen)
-    body2 = hook_request("demo-006", prefetch_from(store, "demo-006"))
-    given = client.post(PV, json=body2, headers=auth(sign(PV))).json()["cards"]
-    assert [c["summary"] for c in r.json()["cards"]] == [c["summary"] for c in given]
+    assert [c["summary"] for c in fetched] == [c["summary"] for c in given]
 
 
 def test_only_missing_keys_fetched(

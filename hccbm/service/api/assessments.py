@@ -21,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hccbm.assessment.engine import assess
-from hccbm.assessment.model import Assessment
 from hccbm.patient import Patient
 from hccbm.report import to_html
 from hccbm.service import audit
 from hccbm.service.api.patients import current, load_record
 from hccbm.service.auth import Principal
+from hccbm.service.batching import assess_in_app
 from hccbm.service.deps import authorize, get_db, principal, refuse
 from hccbm.service.models import (
     AssessmentRecord,
@@ -89,20 +89,6 @@ def assessment_out(row: AssessmentRecord) -> dict[str, Any]:
     }
 
 
-def run(
-    request: Request,
-    patient: Patient,
-    as_of: dt.date | None,
-    lang: str,
-    ordered_drugs: frozenset[str] = frozenset(),
-) -> Assessment:
-    """The engine's answer, through the process's batcher when the app has one."""
-    batcher = getattr(request.app.state, "batcher", None)
-    if batcher is None:
-        return assess(patient, as_of=as_of, lang=lang, ordered_drugs=ordered_drugs)
-    return batcher.assess(patient, as_of, lang, ordered_drugs)
-
-
 def create(db: Session, request: Request, who: Principal, body: AssessmentIn) -> AssessmentRecord:
     """Validate or load the patient, assess it, store it and its audit event in one transaction."""
     record_id: str | None = None
@@ -116,7 +102,7 @@ def create(db: Session, request: Request, who: Principal, body: AssessmentIn) ->
         record_id, version, data = record.id, stored.version, stored.data
         db.commit()  # end the read; the engine runs outside any transaction
         patient = validate_patient(data)
-    result = run(request, patient, body.as_of, body.lang)
+    result = assess_in_app(request.app.state, patient, body.as_of, body.lang)
     row = AssessmentRecord(
         id=new_id(),
         patient_id=record_id,

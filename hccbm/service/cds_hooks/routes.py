@@ -28,8 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hccbm.service import audit
-from hccbm.service.api.assessments import run as run_assessment
 from hccbm.service.auth import Principal
+from hccbm.service.batching import assess_in_app
 from hccbm.service.cds_hooks import cards as cardlib
 from hccbm.service.cds_hooks.auth import AuthError, ReplayCache, Verifier, parse_issuers
 from hccbm.service.cds_hooks.messages import ui
@@ -299,7 +299,7 @@ def _finish(
         if imported is not None:
             report = imported.report
             as_of = report.reference_date
-            result = run_assessment(request, imported.patient, as_of, lang)
+            result = assess_in_app(request.app.state, imported.patient, as_of, lang)
             row = AssessmentRecord(
                 id=new_id(),
                 patient_id=None,
@@ -330,7 +330,9 @@ def _finish(
                     # Drugs the stored assessment does not list are assessed as orders, so that
                     # their contraindications still reach the clinician (the report link keeps
                     # the plain assessment).
-                    result = run_assessment(request, imported.patient, as_of, lang, unlisted)
+                    result = assess_in_app(
+                        request.app.state, imported.patient, as_of, lang, unlisted
+                    )
                 cards = cardlib.order_cards(result, orders, ctx) if orders else []
         response = CdsResponse(cards=cards).dump()
         call.status = 200
