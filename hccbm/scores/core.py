@@ -346,27 +346,50 @@ def _has_none(x: Any) -> bool:
 
 
 def select(conditions: Sequence[Any], choices: Sequence[Any], default: Any) -> Array:
-    """``np.select`` with a fast path for one case (inputs of a single element), where numpy's
-    per-call overhead would dominate the per-patient path. Same semantics: the first true
-    condition wins; the result has the conditions' shape."""
+    """``np.select``: the first true condition wins; the result has the broadcast shape of the
+    conditions and choices, and their common dtype.
+
+    Same algorithm as numpy's (fill with the default, then copy each choice where its condition
+    holds, last to first) without its ``broadcast_arrays`` call, which dominated for the few rows
+    of a service request (numpy 24–51 µs, this 8–14 µs for 3 rows and 4 conditions). One case
+    (single-element inputs) takes the first true condition directly."""
     conds = [np.asarray(c) for c in conditions]
-    if all(c.size == 1 for c in conds):
-        values = [np.asarray(v) for v in choices]
-        if all(v.size == 1 for v in values):
-            shape = max((c.shape for c in conds), key=len)
-            for condition, value in zip(conds, values, strict=True):
-                if condition.flat[0]:
-                    return value.reshape(shape)
-            return np.asarray(default).reshape(shape)
-    return np.select(conds, choices, default)
+    if not conds:
+        return np.select(conds, choices, default)
+    for i, c in enumerate(conds):
+        if c.dtype != np.bool_:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    values = [np.asarray(v) for v in choices]
+    if len(values) != len(conds):
+        raise ValueError("list of cases must be same length as list of conditions")
+    fill = np.asarray(default)
+    dtype = np.result_type(*values, fill)
+    if fill.size == 1 and all(c.size == 1 for c in conds) and all(v.size == 1 for v in values):
+        one = max((a.shape for a in (*conds, *values, fill)), key=len)
+        chosen = next((v for c, v in zip(conds, values, strict=True) if c.flat[0]), fill)
+        return chosen.astype(dtype).reshape(one)
+    shape: tuple[int, ...] = ()
+    for a in (*conds, *values, fill):
+        if a.shape != shape and a.shape != ():
+            shape = a.shape if shape == () else np.broadcast_shapes(shape, a.shape)
+    out = np.full(shape, fill, dtype=dtype)
+    for condition, value in zip(reversed(conds), reversed(values), strict=True):
+        np.copyto(out, value, where=condition)
+    return out
+
+
+#: Up to this many values, :func:`lookup` maps them one by one (cheaper than a comparison per
+#: table entry over so few).
+_FEW = 16
 
 
 def lookup(values: Array, table: Mapping[str, float]) -> Array:
     """Map a string array through ``table``; values not in it give NaN."""
-    if np.size(values) == 1:
-        value = table.get(str(np.asarray(values).flat[0]), np.nan)
-        return np.full(np.shape(values), value, dtype=float)
-    return np.select([values == k for k in table], list(table.values()), default=np.nan)
+    arr = np.asarray(values)
+    if arr.size <= _FEW:
+        mapped = [table.get(str(v), np.nan) for v in arr.reshape(-1).tolist()]
+        return np.array(mapped, dtype=float).reshape(arr.shape)
+    return select([arr == k for k in table], list(table.values()), default=np.nan)
 
 
 def band(values: Array, edges: Sequence[tuple[float, float, str]]) -> Array:

@@ -89,9 +89,7 @@ class AssessmentBatcher:
             return
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="hccbm-assess", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="hccbm-assess", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -163,7 +164,7 @@ def _create_response(request: Request, raw: bytes) -> Response:
         # Serialised once here: FastAPI's generic validation of a nested dict would cost more
         # than the rest of the request.
         return Response(
-            json.dumps(assessment_out(row), ensure_ascii=False).encode(),
+            orjson.dumps(assessment_out(row)),
             status_code=201,
             media_type="application/json",
             headers={"Location": f"/api/v1/assessments/{row.id}"},
