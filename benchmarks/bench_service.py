@@ -105,7 +105,8 @@ def parse_wrk(out: str) -> dict[str, Any]:
     }
 
 
-def _cpu_seconds(pids: list[int]) -> float:
+def _cpu_seconds(pids: list[int], field: slice = slice(11, 13)) -> float:
+    """User + system CPU seconds of ``pids`` (``field`` picks utime, stime or both)."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for pid in pids:
@@ -113,7 +114,7 @@ def _cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        total += sum(int(v) for v in fields[field]) / tick
     return total
 
 
@@ -126,6 +127,18 @@ def _children(pid: int) -> list[int]:
             continue
         if int(fields[1]) == pid:
             out.append(int(stat.parent.name))
+    return out
+
+
+def _postgres_pids() -> list[int]:
+    """Local PostgreSQL server processes (postmaster and backends), for their CPU time."""
+    out = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                out.append(int(comm.parent.name))
+        except OSError:
+            continue
     return out
 
 
@@ -195,17 +208,23 @@ def run_backend(
         base = ["wrk", "-t1", f"-c{connections}", "-s", script, "--latency", target]
         subprocess.run([*base[:3], "-d3s", *base[3:]], check=True, capture_output=True)  # warm
         pids = _children(server.pid) if workers > 1 else [server.pid]
-        cpu0 = _cpu_seconds(pids)
+        db_pids = _postgres_pids() if url.startswith("postgresql") else []
+        cpu0, db0 = _cpu_seconds(pids), _cpu_seconds(db_pids)
+        sys0 = _cpu_seconds(pids, slice(12, 13))
         out = subprocess.run(
             [*base[:3], f"-d{duration}s", *base[3:]], check=True, capture_output=True, text=True
         ).stdout
-        cpu1 = _cpu_seconds(pids)
+        cpu1, db1 = _cpu_seconds(pids), _cpu_seconds(db_pids)
+        sys1 = _cpu_seconds(pids, slice(12, 13))
         os.unlink(script)
     finally:
         server.terminate()
         server.wait(timeout=30)
     result = parse_wrk(out)
     result["server_cpu_ms_per_request"] = round((cpu1 - cpu0) * 1000 / result["requests"], 2)
+    result["server_sys_ms_per_request"] = round((sys1 - sys0) * 1000 / result["requests"], 2)
+    # backends that ended during the run are not counted: a lower bound
+    result["database_cpu_ms_per_request"] = round((db1 - db0) * 1000 / result["requests"], 2)
     created = _stored(url) - before
     result["stored"] = created
     # warm-up requests are stored too; a lost write would show as fewer rows than 201s
@@ -219,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batching", choices=("both", "on", "off"), default="both")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `make bench-deps` (Debian package wrk)")
@@ -232,7 +252,8 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("HCCBM_TEST_POSTGRES_URL"):
             backends["postgresql"] = os.environ["HCCBM_TEST_POSTGRES_URL"]
         for name, url in backends.items():
-            for batching in (False, True):
+            modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.batching]
+            for batching in modes:
                 r = run_backend(
                     url,
                     batching=batching,
@@ -246,7 +267,13 @@ def main(argv: list[str] | None = None) -> None:
                     f"workers: {r['per_second']:.1f}/s (ratio to in-process assess() "
                     f"{r['per_second'] / base:.2f}), p50 {r['p50_ms']:.1f} ms, p99 "
                     f"{r['p99_ms']:.1f} ms, server CPU {r['server_cpu_ms_per_request']} ms per "
-                    f"request, non-2xx {r['non_2xx']}, lost writes {r['lost_writes']}"
+                    f"request (kernel {r['server_sys_ms_per_request']})"
+                    + (
+                        f" (+ database {r['database_cpu_ms_per_request']} ms)"
+                        if name == "postgresql"
+                        else ""
+                    )
+                    + f", non-2xx {r['non_2xx']}, lost writes {r['lost_writes']}"
                     + (f", socket errors {r['socket_errors']}" if r["socket_errors"] else ""),
                     flush=True,
                 )

@@ -21,7 +21,7 @@ import numpy as np
 from hccbm.patient.model import Patient
 from hccbm.patient.performance import ECOG_KARNOFSKY_MAPPINGS
 from hccbm.patient.sites import LIMB_SITES, SPINE_SITES
-from hccbm.scores.core import REGISTRY, Array, Columns
+from hccbm.scores.core import REGISTRY, Array, Columns, is_in
 from hccbm.scores.spine import BILSKY_GRADES
 from hccbm.units import ANALYTES, LAB_ANALYTES
 
@@ -112,7 +112,7 @@ def lesion_counts(lesions: Mapping[str, Any], n: int) -> dict[str, Array]:
     bilsky = np.asarray(lesions["bilsky"], dtype=object)
     confirmed = np.asarray(lesions["confirmed"], dtype=object)
     fracture = np.asarray(lesions["pathological_fracture"], dtype=object)
-    spine = np.isin(site, list(SPINE_SITES))
+    spine = is_in(site, SPINE_SITES)
 
     def per_patient(mask: Any) -> Array:
         return np.bincount(row[np.asarray(mask, dtype=bool)], minlength=n).astype(float)
@@ -124,8 +124,8 @@ def lesion_counts(lesions: Mapping[str, Any], n: int) -> dict[str, Array]:
         "n_bone_lesions": n_lesions,
         "n_spine_lesions": per_patient(spine),
         "n_confirmed_bone_lesions": per_patient(confirmed == 1),
-        "n_spine_lesions_bilsky_known": per_patient(spine & np.isin(bilsky, BILSKY_GRADES)),
-        "n_spine_lesions_bilsky_high": per_patient(spine & np.isin(bilsky, ("2", "3"))),
+        "n_spine_lesions_bilsky_known": per_patient(spine & is_in(bilsky, BILSKY_GRADES)),
+        "n_spine_lesions_bilsky_high": per_patient(spine & is_in(bilsky, ("2", "3"))),
         "any_pathological_fracture": np.where(
             fracture_true > 0,
             1.0,
@@ -430,8 +430,8 @@ def lesion_score_inputs(
 ) -> tuple[dict[str, dict[str, Array]], dict[str, Array]]:
     """Inputs and applicability of the per-lesion scores (SINS, Bilsky, Mirels)."""
     site = lesions["site"]
-    spine = np.isin(site, list(SPINE_SITES))
-    limb = np.isin(site, list(LIMB_SITES))
+    spine = is_in(site, SPINE_SITES)
+    limb = is_in(site, LIMB_SITES)
     location = np.where(site == "sacrum", "", site)
     inputs = {
         "sins": {

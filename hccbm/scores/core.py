@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -381,6 +381,17 @@ def select(conditions: Sequence[Any], choices: Sequence[Any], default: Any) -> A
 #: Up to this many values, :func:`lookup` maps them one by one (cheaper than a comparison per
 #: table entry over so few).
 _FEW = 16
+
+
+def is_in(values: Any, allowed: Collection[Any]) -> Array:
+    """``np.isin(values, allowed)``; few values are tested one by one against a set, because
+    numpy sorts both sides (tens of µs for the handful of lesions of one request)."""
+    arr = np.asarray(values)
+    if arr.size <= _FEW:
+        members = allowed if isinstance(allowed, frozenset | set) else frozenset(allowed)
+        hits = [v in members for v in arr.reshape(-1).tolist()]
+        return np.array(hits, dtype=bool).reshape(arr.shape)
+    return np.isin(arr, list(allowed))
 
 
 def lookup(values: Array, table: Mapping[str, float]) -> Array:

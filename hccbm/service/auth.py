@@ -129,8 +129,6 @@ def lookup(db: Session, token: str, kind: str) -> Principal | None:
     cred_id, revoked, expires, csrf, user_id, username, role, active = row
     if revoked or not active:
         return None
-    if expires.tzinfo is None:  # SQLite returns naive datetimes
-        expires = expires.replace(tzinfo=dt.UTC)
     if expires <= utcnow():
         return None
     return Principal(

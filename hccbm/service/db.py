@@ -25,11 +25,18 @@ READ_ONLY = "hccbm_read_only"
 
 
 def read_only(db: Session) -> None:
-    """Begin ``db``'s next transaction as a plain read (SQLite: a deferred ``BEGIN``, so it
-    does not queue behind writers for the write lock). Call before its first statement; a
-    session already in a transaction is left as it is."""
+    """Begin ``db``'s next transaction as a plain read. Call before its first statement; a
+    session already in a transaction is left as it is.
+
+    SQLite: a deferred ``BEGIN``, so the read does not queue behind writers for the write lock.
+    PostgreSQL: autocommit, so no ``BEGIN``/``COMMIT`` round trips; under READ COMMITTED each
+    statement takes its own snapshot anyway, so the reads see what they would in a transaction.
+    """
     if not db.in_transaction():
-        db.connection(execution_options={READ_ONLY: True})
+        options: dict[str, Any] = {READ_ONLY: True}
+        if db.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        db.connection(execution_options=options)
 
 
 def is_sqlite(url: str) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hccbm.scores.core import lookup, select
+from hccbm.scores.core import is_in, lookup, select
 
 LABELS = st.sampled_from(["", "A", "BB", "low", "intermediate"])
 
@@ -70,4 +70,18 @@ def test_lookup_equals_a_comparison_per_entry(values: list[str]) -> None:
     expected = np.select([arr == k for k in TABLE], list(TABLE.values()), default=np.nan)
     got = lookup(arr, TABLE)
     assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)
+
+
+SITES = st.sampled_from(["C1", "T12", "L4", "sacrum", "femur_proximal", "rib", "", "pelvis"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(SITES, max_size=60), st.frozensets(SITES, max_size=5), st.booleans())
+def test_is_in_equals_numpy(values: list[str], allowed: frozenset[str], as_object: bool) -> None:
+    arr = np.array(values, dtype=object if as_object else str)
+    expected = np.isin(arr, list(allowed))
+    got = is_in(arr, allowed)
+    assert got.dtype == np.bool_
+    assert got.shape == arr.shape
     np.testing.assert_array_equal(got, expected)

@@ -286,3 +286,50 @@ def test_openapi_docs_page_uses_vendored_assets(client: TestClient) -> None:
     bundle = client.get("/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js")
     assert bundle.status_code == 200 and len(bundle.content) > 100_000
     assert client.get("/openapi.json").json()["info"]["title"] == "hccbm service"
+
+
+def test_posted_assessment_reads_back_identical_and_postgres_compresses_it_with_lz4(
+    client: TestClient, clinician: dict[str, str], app: FastAPI
+) -> None:
+    """The POST answer (orjson) and the stored row (JSON column) are the same document; on
+    PostgreSQL the large JSON columns are lz4-compressed (migration 0004)."""
+    posted = client.post(
+        "/api/v1/assessments", json={"patient": example("06-mscc-emergency")}, headers=clinician
+    )
+    assert posted.status_code == 201, posted.text
+    got = client.get(f"/api/v1/assessments/{posted.json()['id']}", headers=clinician)
+    assert got.status_code == 200 and got.json() == posted.json()
+    engine = app.state.db.engine
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        lz4 = conn.execute(
+            text(
+                "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
+                "AND 'lz4' = ANY(enumvals)"
+            )
+        ).first()
+        methods = dict(
+            conn.execute(
+                text(
+                    "SELECT c.relname || '.' || a.attname, a.attcompression FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid "
+                    "WHERE c.relname IN ('assessments', 'patient_versions') "
+                    "AND c.relnamespace = current_schema()::regnamespace "
+                    "AND a.attname IN ('result', 'patient_data', 'data')"
+                )
+            ).all()
+        )
+        stored = conn.execute(
+            text("SELECT pg_column_compression(result) FROM assessments WHERE id = :id"),
+            {"id": posted.json()["id"]},
+        ).scalar()
+    if lz4 is None:  # a PostgreSQL built without lz4: the migration leaves pglz
+        assert set(methods.values()) == {""}
+        return
+    assert methods == {
+        "assessments.result": "l",
+        "assessments.patient_data": "l",
+        "patient_versions.data": "l",
+    }
+    assert stored == "lz4"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Index, Integer, String, select
+from sqlalchemy import Float, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hccbm.service.cds_hooks.models import FeedbackEntry
-from hccbm.service.models import Base, JSONType, utcnow
+from hccbm.service.models import Base, JSONType, UTCDateTime, utcnow
 
 
 class CdsCall(Base):
@@ -23,7 +23,7 @@ class CdsCall(Base):
     __table_args__ = (Index("ix_cds_calls_hook_instance", "hook_instance"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    recorded: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     service_id: Mapped[str] = mapped_column(String(64))
     hook: Mapped[str] = mapped_column(String(64))
     hook_instance: Mapped[str] = mapped_column(String(64))
@@ -56,20 +56,14 @@ class CdsFeedback(Base):
     __table_args__ = (Index("ix_cds_feedback_card", "card_uuid"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    received: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     service_id: Mapped[str] = mapped_column(String(64))
     issuer: Mapped[str | None] = mapped_column(String(255), nullable=True)
     card_uuid: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
     accepted_suggestions: Mapped[list[str]] = mapped_column(JSONType, default=list)
     override_reason: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
-    outcome_timestamp: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-
-
-def _same_instant(a: dt.datetime, b: dt.datetime) -> bool:
-    if a.tzinfo is None:  # SQLite hands back naive datetimes (stored as UTC)
-        a = a.replace(tzinfo=dt.UTC)
-    return a == b
+    outcome_timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 def store_feedback(
@@ -86,7 +80,7 @@ def store_feedback(
             )
         ).all()
         if any(
-            _same_instant(row.outcome_timestamp, entry.outcomeTimestamp) and row.issuer == issuer
+            row.outcome_timestamp == entry.outcomeTimestamp and row.issuer == issuer
             for row in existing
         ):
             continue
