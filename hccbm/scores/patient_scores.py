@@ -8,6 +8,7 @@ guessed: it is left out and listed in ``missing`` with the inputs it needs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -57,17 +58,18 @@ DISPLAY_ORDER = (
 )  # fmt: skip
 
 
-def _shown(spec: ScoreSpec, inputs: Mapping[str, Any], i: int) -> dict[str, Any]:
-    """The inputs of row ``i`` as a result records them (quantities with canonical units)."""
+def _shown(spec: ScoreSpec, inputs: Mapping[str, list[Any]], i: int) -> dict[str, Any]:
+    """The inputs of row ``i`` as a result records them (quantities with canonical units).
+    ``inputs`` holds the columns as Python lists: indexing numpy arrays per value cost more."""
     shown: dict[str, Any] = {}
     for p in spec.params:
         value = inputs[p.name][i]
-        if isinstance(value, str | np.str_):
+        if isinstance(value, str):
             if value:
-                shown[p.name] = str(value)
+                shown[p.name] = value
             continue
         value = float(value)
-        if np.isnan(value):
+        if math.isnan(value):
             continue
         if p.kind == "quantity":
             shown[p.name] = {"value": value, "unit": p.canonical_unit}
@@ -88,21 +90,19 @@ def _results(
     if rows.size == 0:  # nothing to report: skip the masks and lists (per-patient hot path)
         return
     spec = REGISTRY[name]
-    missing = missing_mask(name, inputs)
+    missing = missing_mask(name, inputs).tolist()
     lists = {col: _as_list(arr, n) for col, arr in outputs.items()}
-    for i in rows:
+    given = {p.name: _as_list(inputs[p.name], n) for p in spec.params}
+    for i in rows.tolist():
         if missing[i]:
             needs = []
             for p in spec.params:
-                v = inputs[p.name][i]
-                if p.required and (
-                    (isinstance(v, str | np.str_) and not v)
-                    or (not isinstance(v, str | np.str_) and np.isnan(float(v)))
-                ):
+                v = given[p.name][i]
+                if p.required and (v == "" if isinstance(v, str) else math.isnan(float(v))):
                     needs.append(p.name)
-            yield int(i), needs
+            yield i, needs
         else:
-            yield int(i), spec._row_from_lists(lists, int(i), _shown(spec, inputs, int(i)))
+            yield i, spec._row_from_lists(lists, i, _shown(spec, given, i))
 
 
 def score_patients(

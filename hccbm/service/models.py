@@ -7,6 +7,7 @@ The schema is created by the Alembic migrations in ``hccbm/service/migrations``;
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any, cast
 
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.dml import Insert
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -71,13 +73,20 @@ def insert_rows(db: Session, *objects: Base) -> None:
     refer to explicitly."""
     conn = db.connection()
     for obj in objects:
-        mapper = inspect(type(obj))
+        statement, attributes = _insert_for(type(obj))
         values = {
-            attr.columns[0].key: value
-            for attr in mapper.column_attrs
-            if (value := getattr(obj, attr.key)) is not None
+            column: value for key, column in attributes if (value := getattr(obj, key)) is not None
         }
-        conn.execute(insert(cast(Table, mapper.local_table)), values)
+        conn.execute(statement, values)
+
+
+@functools.cache
+def _insert_for(model: type[Base]) -> tuple[Insert, tuple[tuple[str, str], ...]]:
+    """The INSERT of ``model``'s table and its (attribute, column) names, built once: building
+    them per row cost as much as executing the statement."""
+    mapper = inspect(model)
+    attributes = tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs)
+    return insert(cast(Table, mapper.local_table)), attributes
 
 
 class User(Base):
