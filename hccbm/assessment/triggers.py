@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 
 from hccbm.scores import corrected_calcium
-from hccbm.scores.core import Array
+from hccbm.scores.core import Array, is_in
 
 #: Corrected calcium (mmol/L) from which the pathway speaks of hypercalcaemia (care-pathway §2).
 HYPERCALCAEMIA_MMOL_L: Final = 3.0
@@ -45,7 +45,7 @@ def workup_triggers(cols: Mapping[str, Array]) -> dict[str, Array]:
         "sign_bone_pain": cols["bone_pain"] == 1,
         "sign_night_pain": cols["night_pain"] == 1,
         "sign_back_pain": cols["back_pain"] == 1,
-        "sign_neuro_deficit": np.isin(cols["frankel"], NEURO_DEFICIT),
+        "sign_neuro_deficit": is_in(cols["frankel"], NEURO_DEFICIT),
         "sign_pathological_fracture": cols["any_pathological_fracture"] == 1,
         "sign_hypercalcaemia": ca >= HYPERCALCAEMIA_MMOL_L,
     }

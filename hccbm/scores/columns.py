@@ -21,7 +21,7 @@ import numpy as np
 from hccbm.patient.model import Patient
 from hccbm.patient.performance import ECOG_KARNOFSKY_MAPPINGS
 from hccbm.patient.sites import LIMB_SITES, SPINE_SITES
-from hccbm.scores.core import REGISTRY, Array, Columns, is_in
+from hccbm.scores.core import REGISTRY, Array, Columns, clamp, is_in
 from hccbm.scores.spine import BILSKY_GRADES
 from hccbm.units import ANALYTES, LAB_ANALYTES
 
@@ -321,7 +321,7 @@ def _stage1(c: Mapping[str, Array]) -> ScoreInputs:
     )
     n_lesions, n_spine = c["n_bone_lesions"], c["n_spine_lesions"]
     has_lesions = n_lesions > 0
-    ecog_idx = np.where(np.isfinite(c["ecog"]), c["ecog"], 0).astype(int).clip(0, 4)
+    ecog_idx = clamp(np.where(np.isfinite(c["ecog"]), c["ecog"], 0), 0, 4).astype(int)
     kps = np.where(
         np.isfinite(c["karnofsky"]),
         c["karnofsky"],
@@ -379,7 +379,7 @@ def missing_mask(name: str, inputs: Mapping[str, Array]) -> Array:
         if not p.required:
             continue
         v = inputs[p.name]
-        mask |= (v == "") if v.dtype.kind in "US" else np.isnan(v.astype(float))
+        mask |= (v == "") if v.dtype.kind in "US" else np.isnan(v.astype(float, copy=False))
     return mask
 
 

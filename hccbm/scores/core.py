@@ -356,18 +356,23 @@ def select(conditions: Sequence[Any], choices: Sequence[Any], default: Any) -> A
     conds = [np.asarray(c) for c in conditions]
     if not conds:
         return np.select(conds, choices, default)
-    for i, c in enumerate(conds):
-        if c.dtype != np.bool_:
-            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
     values = [np.asarray(v) for v in choices]
     if len(values) != len(conds):
         raise ValueError("list of cases must be same length as list of conditions")
     fill = np.asarray(default)
     dtype = np.result_type(*values, fill)
-    if fill.size == 1 and all(c.size == 1 for c in conds) and all(v.size == 1 for v in values):
+    single = fill.size == 1
+    for i, c in enumerate(conds):
+        if c.dtype != np.bool_:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+        single = single and c.size == 1
+    if single and all(v.size == 1 for v in values):
+        # One case: the first true condition's choice, without numpy's array machinery.
         one = max((a.shape for a in (*conds, *values, fill)), key=len)
-        chosen = next((v for c, v in zip(conds, values, strict=True) if c.flat[0]), fill)
-        return chosen.astype(dtype).reshape(one)
+        for c, v in zip(conds, values, strict=True):
+            if c.item():
+                return np.array(v, dtype=dtype).reshape(one)  # a copy, as np.select gives
+        return np.array(fill, dtype=dtype).reshape(one)
     shape: tuple[int, ...] = ()
     for a in (*conds, *values, fill):
         if a.shape != shape and a.shape != ():
@@ -420,6 +425,12 @@ def total(parts: Iterable[Array]) -> Array:
 def flag(condition: Any, valid: Array) -> Array:
     """1.0/0.0 where ``valid`` (a finite-valued array) is known, NaN elsewhere."""
     return np.where(np.isfinite(valid), np.asarray(condition, dtype=float), np.nan)
+
+
+def clamp(x: Any, low: float, high: float) -> Array:
+    """``np.clip(x, low, high)`` (NaN stays NaN) as two ufuncs: ``np.clip``'s Python wrapper
+    cost more than the work for the few rows of one request."""
+    return np.minimum(np.maximum(x, low), high)
 
 
 def round_half_up(x: Array) -> Array:

@@ -22,6 +22,7 @@ from hccbm.scores.core import (
     as_float,
     as_str,
     band,
+    clamp,
     lookup,
     register,
     round_half_up,
@@ -130,7 +131,7 @@ def _meld_bounds(
     to it when on dialysis (regardless of the measured value)."""
     bili = np.maximum(as_float(bilirubin), 1.0)
     inr_ = np.maximum(as_float(inr), 1.0)
-    cr = np.clip(as_float(creatinine), 1.0, cr_cap)
+    cr = clamp(as_float(creatinine), 1.0, cr_cap)
     cr = np.where(as_bool(dialysis) == 1.0, cr_cap, cr)
     return bili, inr_, cr
 
@@ -145,7 +146,7 @@ def meld(bilirubin: Any, inr: Any, creatinine: Any, dialysis: Any = False) -> Co
     raw = 9.57 * np.log(cr) + 3.78 * np.log(bili) + 11.2 * np.log(inr_) + 6.43
     return {
         "raw": raw,
-        "score": np.clip(round_half_up(raw), 6, 40),
+        "score": clamp(round_half_up(raw), 6, 40),
         "creatinine_used": cr,
         "bilirubin_used": bili,
         "inr_used": inr_,
@@ -164,13 +165,13 @@ def meld_na(
     bili, inr_, cr = _meld_bounds(bilirubin, inr, creatinine, dialysis, 4.0)
     x = 0.957 * np.log(cr) + 0.378 * np.log(bili) + 1.120 * np.log(inr_) + 0.643
     meld_i = round_half_up(x * 10.0)
-    na = np.clip(as_float(sodium), 125.0, 137.0)
+    na = clamp(as_float(sodium), 125.0, 137.0)
     adjusted = meld_i + 1.32 * (137.0 - na) - 0.033 * meld_i * (137.0 - na)
     raw = np.where(meld_i > 11, adjusted, meld_i)
     return {
         "meld_i": meld_i,
         "raw": raw,
-        "score": np.clip(round_half_up(raw), 6, 40),
+        "score": clamp(round_half_up(raw), 6, 40),
         "sodium_used": na,
         "creatinine_used": cr,
     }
@@ -194,8 +195,8 @@ def meld_3(
     candidate aged 12–17 regardless of sex (OPTN). Rounded half up, 6–40.
     """
     bili, inr_, cr = _meld_bounds(bilirubin, inr, creatinine, dialysis, 3.0)
-    na = np.clip(as_float(sodium), 125.0, 137.0)
-    alb = np.clip(as_float(albumin), 1.5, 3.5)
+    na = clamp(as_float(sodium), 125.0, 137.0)
+    alb = clamp(as_float(albumin), 1.5, 3.5)
     sex_ = as_str(sex)
     age_ = as_float(age)
     adolescent = (age_ >= 12) & (age_ < 18)
@@ -214,7 +215,7 @@ def meld_3(
     )
     return {
         "raw": raw,
-        "score": np.clip(round_half_up(raw), 6, 40),
+        "score": clamp(round_half_up(raw), 6, 40),
         "female_term": female_term,
         "creatinine_used": cr,
         "sodium_used": na,

@@ -19,6 +19,7 @@ from hccbm.scores.core import (
     ScoreSpec,
     as_float,
     as_str,
+    clamp,
     register,
     select,
 )
@@ -43,19 +44,32 @@ _KPS_TO_ECOG = {m: _kps_to_ecog_table(m) for m in MAPPINGS}
 def karnofsky_to_ecog(karnofsky: Any, mapping: str = DEFAULT_MAPPING) -> np.ndarray:
     """ECOG grade for Karnofsky levels under a named mapping (NaN where undefined/missing)."""
     kps = as_float(karnofsky)
-    idx = np.where(np.isfinite(kps), kps // 10, 0).astype(int).clip(0, 10)
+    idx = clamp(np.where(np.isfinite(kps), kps // 10, 0), 0, 10).astype(int)
     return np.where(np.isfinite(kps), _KPS_TO_ECOG[mapping][idx], NAN)
+
+
+def _ecog_to_kps_table(mapping: str, end: int) -> np.ndarray:
+    """Index ECOG (0..5) -> the low (``end`` 0) or high (1) Karnofsky under ``mapping``."""
+    table = np.full(6, NAN)
+    for ecog, bounds in ECOG_KARNOFSKY_MAPPINGS[mapping][2].items():
+        table[ecog] = bounds[end]
+    return table
+
+
+_ECOG_TO_KPS = {m: (_ecog_to_kps_table(m, 0), _ecog_to_kps_table(m, 1)) for m in MAPPINGS}
 
 
 def ecog_to_karnofsky_range(
     ecog: Any, mapping: str = DEFAULT_MAPPING
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inclusive Karnofsky range for ECOG grades under a named mapping."""
+    """Inclusive Karnofsky range for ECOG grades under a named mapping (NaN for a grade the
+    mapping does not define, a non-integer or a missing value)."""
     ps = as_float(ecog)
-    table = ECOG_KARNOFSKY_MAPPINGS[mapping][2]
-    low = select([ps == e for e in table], [r[0] for r in table.values()], NAN)
-    high = select([ps == e for e in table], [r[1] for r in table.values()], NAN)
-    return low, high
+    known = np.isfinite(ps)
+    idx = clamp(np.where(known, ps, 0), 0, 5).astype(int)
+    exact = known & (idx == ps)
+    low, high = _ECOG_TO_KPS[mapping]
+    return np.where(exact, low[idx], NAN), np.where(exact, high[idx], NAN)
 
 
 def performance_status(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from hccbm.patient.performance import ECOG_KARNOFSKY_MAPPINGS
 from hccbm.scores import (
     compute,
     corrected_calcium,
@@ -12,6 +14,7 @@ from hccbm.scores import (
     performance_status,
     zoledronic_acid_dose,
 )
+from hccbm.scores.performance import ecog_to_karnofsky_range
 
 
 @pytest.mark.parametrize(
@@ -104,3 +107,17 @@ def test_corrected_calcium_shows_formula() -> None:
         "corrected_calcium", calcium="11.6 mg/dL", albumin="3.1 g/dL", formula="payne1973"
     )
     assert result.notes == ["Formula: Ca + 0.025 × (40 − albumin g/L) mmol/L"]
+
+
+def test_ecog_to_karnofsky_range_follows_each_mapping_table() -> None:
+    """Every grade a mapping defines gives its (low, high); anything else (grade 5 where not
+    defined, negative, non-integer, missing, out of range) gives NaN."""
+    odd = [5.0, -1.0, 1.5, float("nan"), 7.0]
+    for mapping, (_, _, table) in ECOG_KARNOFSKY_MAPPINGS.items():
+        grades = sorted(table)
+        low, high = ecog_to_karnofsky_range(np.array([*grades, *odd], dtype=float), mapping)
+        for i, grade in enumerate(grades):
+            assert (low[i], high[i]) == table[grade]
+        undefined = [j for j, v in enumerate(odd) if v not in table]
+        assert all(np.isnan(low[len(grades) + j]) for j in undefined)
+        assert all(np.isnan(high[len(grades) + j]) for j in undefined)
