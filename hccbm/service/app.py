@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             added, seeded = seed(db)
         log.info("seeded demo data", extra={"event": f"{added} patients"})
 
-    batcher = AssessmentBatcher()
+    batcher = AssessmentBatcher(gather=settings.assess_gather_ms / 1000)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     #: Assess concurrent requests of one process together in one vectorised engine call
     #: (hccbm/service/batching.py); off: one engine call per request.
     assess_batching: bool = True
+    #: How long (ms) a batch may wait for requests that have arrived but not yet asked for
+    #: their assessment (authentication, validation); 0: never wait.
+    assess_gather_ms: float = Field(default=10.0, ge=0, le=100)
 
     # --- CDS Hooks (docs/cds-hooks.md) ---
     #: Public base URL (e.g. ``https://cds.example.org``): CDS Hooks JWT ``aud`` is this plus the

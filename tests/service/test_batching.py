@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ def test_one_batch_gives_each_patient_its_own_assessment() -> None:
     batcher = AssessmentBatcher()
     jobs = [_Job(p, None, "en") for p in group]
     for job in jobs:  # queued before the engine thread starts: one batch, deterministically
-        batcher._queue.put(job)
+        batcher._submit(job)
     batcher._ensure_started()
     try:
         results = [job.future.result(timeout=60) for job in jobs]
@@ -52,7 +53,7 @@ def test_language_and_date_split_a_batch() -> None:
     batcher = AssessmentBatcher()
     jobs = [_Job(p, None, "en"), _Job(p, None, "zh"), _Job(p, later, "en"), _Job(p, None, "en")]
     for job in jobs:
-        batcher._queue.put(job)
+        batcher._submit(job)
     batcher._ensure_started()
     try:
         results = [job.future.result(timeout=60) for job in jobs]
@@ -91,12 +92,51 @@ def test_a_failing_patient_does_not_fail_its_neighbours(monkeypatch: pytest.Monk
     batcher = AssessmentBatcher()
     jobs = [_Job(p, None, "en") for p in group]
     for job in jobs:
-        batcher._queue.put(job)
+        batcher._submit(job)
     batcher._ensure_started()
     try:
         assert dumped(jobs[0].future.result(timeout=60)) == dumped(assess(group[0]))
         assert dumped(jobs[2].future.result(timeout=60)) == dumped(assess(group[2]))
         with pytest.raises(RuntimeError, match="engine failure"):
             jobs[1].future.result(timeout=60)
+    finally:
+        batcher.close()
+
+
+def test_an_announced_request_joins_the_batch_it_was_awaited_for() -> None:
+    first, second = patients()[:2]
+    batcher = AssessmentBatcher(gather=30.0)  # only the announcement can end the wait early
+    try:
+        with ThreadPoolExecutor(2) as pool, batcher.coming() as announcement:
+            a = pool.submit(batcher.assess, first)
+            time.sleep(0.3)  # long enough for a batch of one, had the engine not waited
+            b = pool.submit(batcher.assess, second, None, "en", frozenset(), announcement)
+            results = [a.result(timeout=20), b.result(timeout=20)]
+    finally:
+        batcher.close()
+    assert batcher.batches == 1 and batcher.assessed == 2
+    assert [dumped(r) for r in results] == [dumped(assess(first)), dumped(assess(second))]
+
+
+def test_an_announcement_that_brings_no_job_releases_the_wait() -> None:
+    p = patients()[0]
+    batcher = AssessmentBatcher(gather=30.0)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            with batcher.coming():  # e.g. a request refused before it reached the engine
+                pending = pool.submit(batcher.assess, p)
+                with pytest.raises(TimeoutError):
+                    pending.result(timeout=0.5)  # held: the announced request may still come
+            assert dumped(pending.result(timeout=20)) == dumped(assess(p))
+    finally:
+        batcher.close()
+
+
+def test_without_announcements_a_lone_request_does_not_wait() -> None:
+    p = patients()[0]
+    batcher = AssessmentBatcher(gather=30.0)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            assert dumped(pool.submit(batcher.assess, p).result(timeout=20)) == dumped(assess(p))
     finally:
         batcher.close()

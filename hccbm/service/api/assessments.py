@@ -27,7 +27,7 @@ from hccbm.report import to_html
 from hccbm.service import audit
 from hccbm.service.api.patients import current, load_record
 from hccbm.service.auth import Principal
-from hccbm.service.batching import assess_in_app
+from hccbm.service.batching import Announcement, assess_in_app, coming
 from hccbm.service.deps import authorize, get_db, principal, refuse
 from hccbm.service.models import (
     AssessmentRecord,
@@ -90,7 +90,13 @@ def assessment_out(row: AssessmentRecord) -> dict[str, Any]:
     }
 
 
-def create(db: Session, request: Request, who: Principal, body: AssessmentIn) -> AssessmentRecord:
+def create(
+    db: Session,
+    request: Request,
+    who: Principal,
+    body: AssessmentIn,
+    announcement: Announcement | None = None,
+) -> AssessmentRecord:
     """Validate or load the patient, assess it, store it and its audit event in one transaction."""
     record_id: str | None = None
     version: int | None = None
@@ -103,7 +109,9 @@ def create(db: Session, request: Request, who: Principal, body: AssessmentIn) ->
         record_id, version, data = record.id, stored.version, stored.data
         db.commit()  # end the read; the engine runs outside any transaction
         patient = validate_patient(data)
-    result = assess_in_app(request.app.state, patient, body.as_of, body.lang)
+    result = assess_in_app(
+        request.app.state, patient, body.as_of, body.lang, announcement=announcement
+    )
     row = AssessmentRecord(
         id=new_id(),
         patient_id=record_id,
@@ -145,13 +153,16 @@ def create(db: Session, request: Request, who: Principal, body: AssessmentIn) ->
 async def create_assessment(request: Request) -> Response:
     """Assess a stored patient (``patient_id``) or inline Patient JSON v1 (``patient``); the
     assessment is stored and returned (201, ``Location`` header)."""
-    raw = await request.body()
-    # Authentication, validation, the engine and the write run in ONE worker-thread hop: under
-    # load, a hop per dependency cost more than the engine itself (docs/benchmarks.md).
-    return await run_in_threadpool(_create_response, request, raw)
+    with coming(request.app.state) as announcement:
+        raw = await request.body()
+        # Authentication, validation, the engine and the write run in ONE worker-thread hop:
+        # under load, a hop per dependency cost more than the engine itself (docs/benchmarks.md).
+        return await run_in_threadpool(_create_response, request, raw, announcement)
 
 
-def _create_response(request: Request, raw: bytes) -> Response:
+def _create_response(
+    request: Request, raw: bytes, announcement: Announcement | None = None
+) -> Response:
     with request.app.state.db.sessions() as db:
         who = authorize(request, db, "clinician", "admin")
         try:
@@ -160,7 +171,7 @@ def _create_response(request: Request, raw: bytes) -> Response:
             raise RequestValidationError(
                 [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
             ) from None
-        row = create(db, request, who, body)
+        row = create(db, request, who, body, announcement)
         # Serialised once here: FastAPI's generic validation of a nested dict would cost more
         # than the rest of the request.
         return Response(
