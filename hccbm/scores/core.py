@@ -383,8 +383,8 @@ def select(conditions: Sequence[Any], choices: Sequence[Any], default: Any) -> A
     return out
 
 
-#: Up to this many values, :func:`lookup` maps them one by one (cheaper than a comparison per
-#: table entry over so few).
+#: Up to this many values, :func:`lookup` and :func:`is_in` take them one by one against a dict
+#: or set (cheaper than numpy's comparison per entry, or sort, over so few).
 _FEW = 16
 
 

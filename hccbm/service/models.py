@@ -159,7 +159,8 @@ class PatientVersion(Base):
 
 
 class AssessmentRecord(Base):
-    """An assessment as computed: never updated, never deleted through the service."""
+    """An assessment as computed: never updated, never deleted through the service. On
+    PostgreSQL its JSON columns are lz4-compressed (migration 0004)."""
 
     __tablename__ = "assessments"
 
