@@ -44,8 +44,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def dumps_json(value: Any) -> str:
-    """JSON text for JSON columns and API bodies: orjson, about 15 times faster than
-    ``json.dumps`` on an assessment (17 KB), which was written twice per request."""
+    """JSON text for the JSON columns: orjson, about 15 times faster than ``json.dumps`` on an
+    assessment (17 KB); the POST answer uses orjson too (``api/assessments.py``)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
