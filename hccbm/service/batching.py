@@ -32,9 +32,10 @@ log = logging.getLogger(logs.LOGGER)
 
 @dataclass
 class Announcement:
-    """A request's promise of a job (see :meth:`AssessmentBatcher.coming`)."""
+    """A request's promise of a job (see :meth:`AssessmentBatcher.coming`); ``counted`` while
+    the batcher still waits for it."""
 
-    queued: bool = False
+    counted: bool = True
 
 
 def assess_in_app(
@@ -107,10 +108,9 @@ class AssessmentBatcher:
         try:
             yield state
         finally:
-            if not state.queued:
-                with self._cond:
-                    self._announced -= 1
-                    self._cond.notify_all()
+            with self._cond:
+                self._release(state)
+                self._cond.notify_all()
 
     def assess(
         self,
@@ -128,11 +128,18 @@ class AssessmentBatcher:
 
     def _submit(self, job: _Job, state: Announcement | None = None) -> None:
         with self._cond:
-            if state is not None and not state.queued:
-                state.queued = True
-                self._announced -= 1
+            if state is not None:
+                self._release(state)
             self._jobs.append(job)
             self._cond.notify_all()
+
+    def _release(self, state: Announcement) -> None:
+        # Once only, whichever comes first: the job, or the request leaving coming() (which may
+        # happen before its worker thread submits, e.g. when the request is cancelled).
+        # Call with self._cond held.
+        if state.counted:
+            state.counted = False
+            self._announced -= 1
 
     def close(self) -> None:
         """Stop the engine thread after the jobs already queued."""

@@ -140,3 +140,19 @@ def test_without_announcements_a_lone_request_does_not_wait() -> None:
             assert dumped(pool.submit(batcher.assess, p).result(timeout=20)) == dumped(assess(p))
     finally:
         batcher.close()
+
+
+def test_an_announcement_is_released_once_whatever_comes_first() -> None:
+    """A request that leaves ``coming()`` before its worker thread submits (a cancelled
+    request) must not be subtracted twice: the count would go negative and stop the wait."""
+    p = patients()[0]
+    batcher = AssessmentBatcher(gather=0.0)
+    try:
+        with batcher.coming() as announcement:
+            assert batcher._announced == 1
+        assert batcher._announced == 0
+        result = batcher.assess(p, None, "en", frozenset(), announcement)
+        assert batcher._announced == 0
+        assert dumped(result) == dumped(assess(p))
+    finally:
+        batcher.close()
